@@ -1,0 +1,231 @@
+// Python face of the Opus encoder and decoder.
+
+#include <opus/opus.h>
+
+#include "audio/opus_decoder.h"
+#include "audio/opus_encoder.h"
+#include "bindings/convert.h"
+
+namespace cloudlink::bindings {
+namespace {
+
+using audio::OpusApplication;
+using audio::OpusDecoder;
+using audio::OpusEncoder;
+using audio::OpusEncoderConfig;
+
+// Largest packet libopus writes: 3 frames of 1275 bytes plus headers
+// (RFC 6716 section 3.4, R5), rounded up.
+constexpr size_t kMaxPacketBytes = 4000;
+
+OpusApplication ParseApplication(const std::string& name) {
+  if (name == "voip") return OpusApplication::kVoip;
+  if (name == "audio") return OpusApplication::kAudio;
+  if (name == "lowdelay") return OpusApplication::kLowDelay;
+  throw py::value_error("application must be 'voip', 'audio' or 'lowdelay', got '" + name + "'");
+}
+
+void CheckCtl(int error, const char* what) {
+  if (error != OPUS_OK) throw py::value_error(std::string(what) + ": " + opus_strerror(error));
+}
+
+py::bytes Encode(OpusEncoder& encoder, const py::array& pcm) {
+  const auto& config = encoder.config();
+  CheckFrameShape(pcm, encoder.frame_samples(), config.channels, "pcm");
+  uint8_t packet[kMaxPacketBytes];
+  int packet_bytes = 0;
+  if (py::isinstance<py::array_t<int16_t>>(pcm)) {
+    auto samples = py::array_t<int16_t, py::array::c_style>::ensure(pcm);
+    py::gil_scoped_release release;
+    packet_bytes = encoder.EncodeInt16(samples.data(), packet, sizeof(packet));
+  } else if (py::isinstance<py::array_t<float>>(pcm)) {
+    auto samples = py::array_t<float, py::array::c_style>::ensure(pcm);
+    py::gil_scoped_release release;
+    packet_bytes = encoder.EncodeFloat(samples.data(), packet, sizeof(packet));
+  } else {
+    throw py::type_error("pcm must be a numpy array of int16 or float32, got dtype " +
+                         py::str(pcm.dtype()).cast<std::string>());
+  }
+  if (packet_bytes < 0)
+    RaiseError("CodecError", std::string("opus_encode failed: ") + opus_strerror(packet_bytes));
+  return py::bytes(reinterpret_cast<const char*>(packet), packet_bytes);
+}
+
+bool WantsFloat(const py::object& dtype) {
+  py::dtype wanted = py::dtype::from_args(dtype);
+  if (wanted.is(py::dtype::of<float>()) || wanted.equal(py::dtype::of<float>())) return true;
+  if (wanted.equal(py::dtype::of<int16_t>())) return false;
+  throw py::type_error("dtype must be numpy.int16 or numpy.float32, got " +
+                       py::str(dtype).cast<std::string>());
+}
+
+int PacketSamplesOrRaise(const OpusDecoder& decoder, const ByteView& packet) {
+  if (packet.size() == 0) RaiseError("CodecError", "empty Opus packet");
+  int samples = decoder.PacketSamples(packet.data(), packet.size());
+  if (samples <= 0)
+    RaiseError("CodecError",
+               std::string("malformed Opus packet (") + std::to_string(packet.size()) +
+                   " bytes): " + opus_strerror(samples < 0 ? samples : OPUS_INVALID_PACKET));
+  return samples;
+}
+
+void CheckDecoded(int result, const char* call) {
+  if (result < 0) RaiseError("CodecError", std::string(call) + " failed: " + opus_strerror(result));
+}
+
+// Samples per channel of a concealed or FEC frame: a positive multiple of
+// 2.5 ms, at most 120 ms.
+void CheckConcealSamples(const OpusDecoder& decoder, int samples) {
+  const int step = decoder.sample_rate_hz() / 400;
+  const int most = decoder.sample_rate_hz() * audio::kMaxOpusPacketMs / 1000;
+  if (samples <= 0 || samples % step != 0 || samples > most)
+    throw py::value_error("frame_samples must be a positive multiple of " + std::to_string(step) +
+                          " up to " + std::to_string(most) + ", got " + std::to_string(samples));
+}
+
+// Runs one decoder call into a fresh array of the wanted dtype.
+template <typename CallInt16, typename CallFloat>
+py::array DecodeTo(const OpusDecoder& decoder, int samples, bool as_float, const char* call,
+                   CallInt16 int16_call, CallFloat float_call) {
+  int result = 0;
+  if (as_float) {
+    auto out = NewFrame<float>(samples, decoder.channels());
+    float* data = out.mutable_data();
+    {
+      py::gil_scoped_release release;
+      result = float_call(data, samples);
+    }
+    CheckDecoded(result, call);
+    return std::move(out);
+  }
+  auto out = NewFrame<int16_t>(samples, decoder.channels());
+  int16_t* data = out.mutable_data();
+  {
+    py::gil_scoped_release release;
+    result = int16_call(data, samples);
+  }
+  CheckDecoded(result, call);
+  return std::move(out);
+}
+
+}  // namespace
+
+void init_opus(py::module_& m) {
+  py::class_<OpusEncoder>(m, "OpusEncoder", "Opus encoder (RFC 6716) over the system libopus.")
+      .def(py::init([](int sample_rate_hz, int channels, const std::string& application,
+                       double frame_ms, int bitrate_bps, int complexity, bool fec,
+                       int expected_loss_pct, bool dtx) {
+             OpusEncoderConfig config;
+             config.sample_rate_hz = sample_rate_hz;
+             config.channels = channels;
+             config.application = ParseApplication(application);
+             config.frame_ms = frame_ms;
+             config.bitrate_bps = bitrate_bps;
+             config.complexity = complexity;
+             config.inband_fec = fec;
+             config.expected_loss_pct = expected_loss_pct;
+             config.dtx = dtx;
+             CheckConfig(audio::ValidateOpusEncoderConfig(config));
+             return std::make_unique<OpusEncoder>(config);
+           }),
+           py::kw_only(), py::arg("sample_rate_hz") = 48000, py::arg("channels") = 1,
+           py::arg("application") = "voip", py::arg("frame_ms") = 20.0,
+           py::arg("bitrate_bps") = 32000, py::arg("complexity") = 9, py::arg("fec") = true,
+           py::arg("expected_loss_pct") = 10, py::arg("dtx") = false)
+      .def("encode", &Encode, py::arg("pcm"),
+           "Encodes one frame (int16 or float32, frame_samples per channel) to a packet.")
+      .def_property_readonly("sample_rate_hz",
+                             [](const OpusEncoder& e) { return e.config().sample_rate_hz; })
+      .def_property_readonly("channels", [](const OpusEncoder& e) { return e.config().channels; })
+      .def_property_readonly("frame_ms", [](const OpusEncoder& e) { return e.config().frame_ms; })
+      .def_property_readonly("frame_samples", &OpusEncoder::frame_samples)
+      .def_property_readonly("lookahead_samples", &OpusEncoder::lookahead_samples)
+      .def_property_readonly("in_dtx", &OpusEncoder::in_dtx)
+      .def_property(
+          "bitrate_bps", [](const OpusEncoder& e) { return e.config().bitrate_bps; },
+          [](OpusEncoder& e, int value) { CheckCtl(e.SetBitrate(value), "bitrate_bps"); })
+      .def_property(
+          "complexity", [](const OpusEncoder& e) { return e.config().complexity; },
+          [](OpusEncoder& e, int value) { CheckCtl(e.SetComplexity(value), "complexity"); })
+      .def_property(
+          "fec", [](const OpusEncoder& e) { return e.config().inband_fec; },
+          [](OpusEncoder& e, bool value) { CheckCtl(e.SetInbandFec(value), "fec"); })
+      .def_property(
+          "expected_loss_pct", [](const OpusEncoder& e) { return e.config().expected_loss_pct; },
+          [](OpusEncoder& e, int value) {
+            CheckCtl(e.SetExpectedLossPct(value), "expected_loss_pct");
+          })
+      .def_property(
+          "dtx", [](const OpusEncoder& e) { return e.config().dtx; },
+          [](OpusEncoder& e, bool value) { CheckCtl(e.SetDtx(value), "dtx"); });
+
+  py::class_<OpusDecoder>(m, "OpusDecoder", "Opus decoder (RFC 6716) over the system libopus.")
+      .def(py::init([](int sample_rate_hz, int channels) {
+             CheckConfig(OpusDecoder::ValidateConfig(sample_rate_hz, channels));
+             return std::make_unique<OpusDecoder>(sample_rate_hz, channels);
+           }),
+           py::kw_only(), py::arg("sample_rate_hz") = 48000, py::arg("channels") = 1)
+      .def(
+          "decode",
+          [](OpusDecoder& d, const py::buffer& packet_obj, const py::object& dtype) {
+            ByteView packet(packet_obj, "packet");
+            const bool as_float = WantsFloat(dtype);
+            const int samples = PacketSamplesOrRaise(d, packet);
+            return DecodeTo(
+                d, samples, as_float, "opus_decode",
+                [&](int16_t* out, int n) {
+                  return d.DecodeInt16(packet.data(), packet.size(), out, n);
+                },
+                [&](float* out, int n) {
+                  return d.DecodeFloat(packet.data(), packet.size(), out, n);
+                });
+          },
+          py::arg("packet"), py::kw_only(), py::arg("dtype") = py::dtype::of<int16_t>(),
+          "Decodes one packet; raises CodecError on a malformed one.")
+      .def(
+          "decode_fec",
+          [](OpusDecoder& d, const py::buffer& packet_obj, int frame_samples,
+             const py::object& dtype) {
+            ByteView packet(packet_obj, "next_packet");
+            const bool as_float = WantsFloat(dtype);
+            CheckConcealSamples(d, frame_samples);
+            PacketSamplesOrRaise(d, packet);
+            return DecodeTo(
+                d, frame_samples, as_float, "opus_decode(fec)",
+                [&](int16_t* out, int n) {
+                  return d.DecodeFecInt16(packet.data(), packet.size(), out, n);
+                },
+                [&](float* out, int n) {
+                  return d.DecodeFecFloat(packet.data(), packet.size(), out, n);
+                });
+          },
+          py::arg("next_packet"), py::arg("frame_samples"), py::kw_only(),
+          py::arg("dtype") = py::dtype::of<int16_t>(),
+          "Recovers the lost frame before next_packet from its in-band FEC.")
+      .def(
+          "conceal",
+          [](OpusDecoder& d, int frame_samples, const py::object& dtype) {
+            const bool as_float = WantsFloat(dtype);
+            CheckConcealSamples(d, frame_samples);
+            return DecodeTo(
+                d, frame_samples, as_float, "opus_decode(plc)",
+                [&](int16_t* out, int n) { return d.ConcealInt16(out, n); },
+                [&](float* out, int n) { return d.ConcealFloat(out, n); });
+          },
+          py::arg("frame_samples"), py::kw_only(), py::arg("dtype") = py::dtype::of<int16_t>(),
+          "libopus packet-loss concealment for one missing frame.")
+      .def(
+          "packet_samples",
+          [](const OpusDecoder& d, const py::buffer& packet_obj) {
+            ByteView packet(packet_obj, "packet");
+            return PacketSamplesOrRaise(d, packet);
+          },
+          py::arg("packet"), "Samples per channel the packet decodes to.")
+      .def("reset", &OpusDecoder::Reset, "Forgets all decoder history.")
+      .def_property_readonly("sample_rate_hz", &OpusDecoder::sample_rate_hz)
+      .def_property_readonly("channels", &OpusDecoder::channels);
+
+  m.attr("OPUS_VERSION") = opus_get_version_string();
+}
+
+}  // namespace cloudlink::bindings

@@ -1,0 +1,23 @@
+// The cloudlink._native extension module: each subsystem binds itself in its
+// own bind_<subsystem>.cc; this file only calls them in order.
+
+#include <pybind11/pybind11.h>
+
+namespace py = pybind11;
+
+namespace cloudlink::bindings {
+void init_opus(py::module_& m);
+void init_jitter_buffer(py::module_& m);
+void init_echo_canceller(py::module_& m);
+void init_dsp(py::module_& m);
+void init_time_stretcher(py::module_& m);
+}  // namespace cloudlink::bindings
+
+PYBIND11_MODULE(_native, m) {
+  m.doc() = "CloudLink's native media engine: Opus, jitter buffer, echo canceller, DSP.";
+  cloudlink::bindings::init_opus(m);
+  cloudlink::bindings::init_jitter_buffer(m);
+  cloudlink::bindings::init_echo_canceller(m);
+  cloudlink::bindings::init_dsp(m);
+  cloudlink::bindings::init_time_stretcher(m);
+}

@@ -1,0 +1,1 @@
+"""The Python face of the media engine: pipelines, sources and sinks."""
