@@ -9,15 +9,19 @@ namespace cloudlink::bindings {
 void init_opus(py::module_& m);
 void init_jitter_buffer(py::module_& m);
 void init_echo_canceller(py::module_& m);
-void init_dsp(py::module_& m);
+void init_resampler(py::module_& m);
+void init_level_meter(py::module_& m);
 void init_time_stretcher(py::module_& m);
 }  // namespace cloudlink::bindings
 
 PYBIND11_MODULE(_native, m) {
-  m.doc() = "CloudLink's native media engine: Opus, jitter buffer, echo canceller, DSP.";
+  m.doc() =
+      "CloudLink's native media engine: Opus, jitter buffer, echo canceller, resampler, level "
+      "meter.";
   cloudlink::bindings::init_opus(m);
   cloudlink::bindings::init_jitter_buffer(m);
   cloudlink::bindings::init_echo_canceller(m);
-  cloudlink::bindings::init_dsp(m);
+  cloudlink::bindings::init_resampler(m);
+  cloudlink::bindings::init_level_meter(m);
   cloudlink::bindings::init_time_stretcher(m);
 }

@@ -65,7 +65,10 @@ class OpusDecoder:
 # --- echo canceller (bind_echo_canceller.cc) ---
 # (this subsystem's classes go here)
 
-# --- dsp: resampler, level meter, voice activity (bind_dsp.cc) ---
+# --- resampler (bind_resampler.cc) ---
+# (this subsystem's classes go here)
+
+# --- level meter and voice activity (bind_level_meter.cc) ---
 # (this subsystem's classes go here)
 
 # --- time stretcher (bind_time_stretcher.cc) ---

@@ -1,9 +1,9 @@
-// Python face of the dsp subsystem.
+// Python face of the resampler.
 
 #include "bindings/convert.h"
 
 namespace cloudlink::bindings {
 
-void init_dsp(py::module_& m) { (void)m; }
+void init_resampler(py::module_& m) { (void)m; }
 
 }  // namespace cloudlink::bindings
