@@ -103,9 +103,9 @@ class NetworkSimulator:
         if self.conditions.jitter_ms == 0.0:
             return 0.0
         rho = _JITTER_CORRELATION
-        self._queue_state = rho * self._queue_state + math.sqrt(
-            1.0 - rho * rho
-        ) * self._rng.standard_normal()
+        self._queue_state = (
+            rho * self._queue_state + math.sqrt(1.0 - rho * rho) * self._rng.standard_normal()
+        )
         sigma = self.conditions.jitter_ms / _HALF_NORMAL_P95
         return abs(self._queue_state) * sigma
 
