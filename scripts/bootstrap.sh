@@ -10,7 +10,7 @@ extra=${1:-}
 venv=.venv
 
 # Step 1: system packages (compiler, CMake, codecs, test speech tools).
-apt_packages=(build-essential cmake pkg-config libopus-dev libvpx-dev espeak-ng sox
+apt_packages=(build-essential cmake pkg-config libopus-dev libvpx-dev espeak-ng sox clang-format
   python3 python3-venv python3-dev git)
 if [ "$extra" = bench ]; then apt_packages+=(libspeexdsp-dev swig); fi
 missing=()
