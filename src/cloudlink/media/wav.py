@@ -46,7 +46,9 @@ def write_wav(path: str | Path, samples: npt.NDArray[np.int16], sample_rate_hz: 
         raise TypeError(f"samples must be int16, got {samples.dtype}")
     channels = 1 if samples.ndim == 1 else samples.shape[1]
     try:
-        with wave.open(str(path), "wb") as file:
+        # Opening the file first keeps wave from half-building a writer
+        # when the path cannot be created.
+        with open(path, "wb") as raw, wave.open(raw, "wb") as file:
             file.setnchannels(channels)
             file.setsampwidth(2)
             file.setframerate(sample_rate_hz)
