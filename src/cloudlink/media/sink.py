@@ -156,7 +156,9 @@ class AvFileSink(AudioSink):
             if not isinstance(stream, av.audio.stream.AudioStream):
                 raise ValueError(f"{name} is not an audio codec")
             stream.layout = self._layout
-        except (av.FFmpegError, ValueError) as error:
+            # Writing the header now opens the file, so a bad path fails here.
+            self._container.start_encoding()
+        except (av.FFmpegError, OSError, ValueError) as error:
             self._container.close()
             raise MediaFileError(f"{self.path}: cannot encode with {name!r} ({error})") from error
         self._stream = stream
