@@ -1,1 +1,17 @@
-"""The Python face of the media engine: pipelines, sources and sinks."""
+"""The Python face of the media engine: pipelines, sources and sinks.
+
+One concept per module; import what you use (the package itself imports
+nothing, so ``import cloudlink`` stays light):
+
+- ``frame``: :class:`AudioFrame`, 10 ms of int16 audio.
+- ``source``, ``file_source``, ``synthetic``: sources of 10 ms frames (WAV,
+  any file PyAV reads, tone, noise, silence, the packaged speech).
+- ``sink``: memory, callback, WAV and PyAV container sinks.
+- ``rtp_payload``, ``send_pipeline``, ``receive_pipeline``: frames to RTP
+  payloads (Opus, FEC, RED, echo cancelling) and back (jitter buffer).
+- ``playout_clock``: the asyncio 10 ms tick that drives playout.
+- ``mixer``: several received streams into one, with per-stream levels.
+- ``network_sim``, ``simulated_link``: a stream over a simulated network in
+  virtual time; ``quality``: the ITU-T G.107 E-model.
+- ``wav``: 16-bit PCM WAV files.
+"""
