@@ -34,8 +34,28 @@ class TimeStretcher {
   int channels() const { return channels_; }
 
  private:
+  // The splice length in samples per channel (a pitch period, or two when
+  // allow_two_periods) at which `input` may be stretched, or 0 when the block
+  // is neither periodic enough nor quiet enough to stretch without a glitch.
+  // `correlation_threshold` is the normalized cross-correlation a loud block
+  // needs.
+  int ChooseLag(const int16_t* input, int input_samples, double correlation_threshold,
+                bool allow_two_periods);
+
+  // The lag in [first_lag, last_lag] of `signal` with the highest normalized
+  // cross-correlation, written to *best_lag and returned as its correlation.
+  double BestLag(const float* signal, int signal_samples, int first_lag, int last_lag,
+                 int min_window_samples, int* best_lag) const;
+
   int sample_rate_hz_;
   int channels_;
+  int decimation_;                          // full-rate samples per decimated sample
+  int min_lag_samples_;                     // shortest pitch period searched, full rate
+  int max_lag_samples_;                     // longest pitch period searched, full rate
+  int min_window_samples_;                  // shortest correlation window, full rate
+  std::vector<float> mono_;                 // the input mixed down to one channel
+  std::vector<float> decimated_;            // mono_ low-passed and decimated
+  std::vector<double> coarse_correlation_;  // by decimated lag
 };
 
 }  // namespace cloudlink::audio

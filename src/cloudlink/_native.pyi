@@ -72,6 +72,20 @@ class OpusDecoder:
 # (this subsystem's classes go here)
 
 # --- time stretcher (bind_time_stretcher.cc) ---
-# (this subsystem's classes go here)
+
+class TimeStretcher:
+    def __init__(self, *, sample_rate_hz: int, channels: int = 1) -> None: ...
+    def accelerate(
+        self, pcm: npt.NDArray[np.int16] | npt.NDArray[np.float32]
+    ) -> tuple[npt.NDArray[Any], int]: ...
+    def preemptive_expand(
+        self, pcm: npt.NDArray[np.int16] | npt.NDArray[np.float32]
+    ) -> tuple[npt.NDArray[Any], int]: ...
+    @property
+    def min_input_samples(self) -> int: ...
+    @property
+    def sample_rate_hz(self) -> int: ...
+    @property
+    def channels(self) -> int: ...
 
 # --- end ---
