@@ -43,10 +43,6 @@ constexpr double kExpandCorrelation = 0.92;
 // lag: a seam there is at most a soft click well below any speech around it.
 constexpr double kQuietRms = 32768.0 * 0.0056;  // 10^(-45 / 20) = 0.0056
 
-// Coarse candidates refined at the full rate: the best few local maxima, so
-// that a decimation error on the best one does not lose the true period.
-constexpr int kCoarseCandidates = 3;
-
 // A shorter lag is preferred over the best one when its correlation is
 // within this margin: it is the fundamental, the best one a multiple of it.
 constexpr double kFundamentalMargin = 0.03;
@@ -108,9 +104,7 @@ double TimeStretcher::BestLag(const float* signal, int signal_samples, int first
   return best;
 }
 
-int TimeStretcher::ChooseLag(const int16_t* input, int input_samples, double correlation_threshold,
-                             bool allow_two_periods) {
-  // Mix down to one channel: both channels are spliced at the same lag.
+double TimeStretcher::MixDown(const int16_t* input, int input_samples) {
   mono_.resize(static_cast<size_t>(input_samples));
   double energy = 0.0;
   for (int i = 0; i < input_samples; ++i) {
@@ -119,52 +113,63 @@ int TimeStretcher::ChooseLag(const int16_t* input, int input_samples, double cor
     mono_[i] = static_cast<float>(sum) / channels_;
     energy += static_cast<double>(mono_[i]) * mono_[i];
   }
-  const bool quiet = std::sqrt(energy / input_samples) < kQuietRms;
+  return std::sqrt(energy / input_samples);
+}
 
-  // Decimate with a moving average over two decimation steps, whose first
-  // null sits at the decimated rate's Nyquist frequency.
+void TimeStretcher::Decimate(int input_samples) {
+  // A moving average over two decimation steps: its first null sits at the
+  // decimated rate's Nyquist frequency.
   const int step = decimation_;
   const int average_span = step > 1 ? 2 * step : 1;
-  const int decimated_samples = (input_samples - average_span) / step + 1;
-  decimated_.resize(static_cast<size_t>(std::max(0, decimated_samples)));
+  const int decimated_samples = std::max(0, (input_samples - average_span) / step + 1);
+  decimated_.resize(static_cast<size_t>(decimated_samples));
   for (int j = 0; j < decimated_samples; ++j) {
     float sum = 0.0f;
     for (int k = 0; k < average_span; ++k) sum += mono_[static_cast<size_t>(j) * step + k];
     decimated_[j] = sum / average_span;
   }
+}
 
-  // Coarse search: normalized correlation at every decimated lag, keeping
-  // the strongest local maxima.
-  const int coarse_first = std::max(1, min_lag_samples_ / step);
-  const int coarse_last = (max_lag_samples_ + step - 1) / step;
-  const int coarse_window = std::max(1, min_window_samples_ / step);
+int TimeStretcher::CoarseCandidates(int* candidates) {
+  // Normalized correlation at every decimated lag in the pitch range.
+  const int step = decimation_;
+  const int decimated_samples = static_cast<int>(decimated_.size());
+  const int first = std::max(1, min_lag_samples_ / step);
+  const int last = (max_lag_samples_ + step - 1) / step;
+  const int min_window = std::max(1, min_window_samples_ / step);
   std::vector<double>& coarse = coarse_correlation_;
-  coarse.assign(static_cast<size_t>(coarse_last + 2), -1.0);
-  for (int lag = coarse_first; lag <= coarse_last; ++lag) {
-    const int window = std::max(lag, coarse_window);
+  coarse.assign(static_cast<size_t>(last + 2), -1.0);
+  for (int lag = first; lag <= last; ++lag) {
+    const int window = std::max(lag, min_window);
     if (lag + window > decimated_samples) break;
     coarse[lag] = NormalizedCorrelation(decimated_.data(), lag, window);
   }
-  int candidates[kCoarseCandidates] = {};
-  double candidate_values[kCoarseCandidates] = {};
+
+  // Keep the strongest positive local maxima, best first (insertion sort).
+  double values[kCoarseCandidates] = {};
   int found = 0;
-  for (int lag = coarse_first; lag <= coarse_last; ++lag) {
+  for (int lag = first; lag <= last; ++lag) {
     const double value = coarse[lag];
     if (value <= 0.0 || value < coarse[lag - 1] || value < coarse[lag + 1]) continue;
     int slot = kCoarseCandidates - 1;
     if (found < kCoarseCandidates)
       slot = found++;
-    else if (value <= candidate_values[slot])
+    else if (value <= values[slot])
       continue;
-    for (; slot > 0 && candidate_values[slot - 1] < value; --slot) {
+    for (; slot > 0 && values[slot - 1] < value; --slot) {
       candidates[slot] = candidates[slot - 1];
-      candidate_values[slot] = candidate_values[slot - 1];
+      values[slot] = values[slot - 1];
     }
     candidates[slot] = lag;
-    candidate_values[slot] = value;
+    values[slot] = value;
   }
+  return found;
+}
 
+int TimeStretcher::RefineToFundamental(const int* candidates, int found, int input_samples,
+                                       double* correlation) const {
   // Refine each candidate at the full rate, one decimation step either side.
+  const int step = decimation_;
   int lags[kCoarseCandidates] = {};
   double values[kCoarseCandidates] = {};
   double best_value = -1.0;
@@ -178,28 +183,42 @@ int TimeStretcher::ChooseLag(const int16_t* input, int input_samples, double cor
   // Prefer the shortest lag that is nearly as good as the best: the
   // fundamental period rather than a multiple of it.
   int lag = 0;
-  double value = -1.0;
+  *correlation = -1.0;
   for (int c = 0; c < found; ++c) {
     if (lags[c] == 0 || values[c] < best_value - kFundamentalMargin) continue;
     if (lag == 0 || lags[c] < lag) {
       lag = lags[c];
-      value = values[c];
+      *correlation = values[c];
     }
   }
-  if (lag == 0) {
-    // No periodicity at all (a constant or empty block): a quiet block still
-    // stretches by the shortest lag that fits.
-    return quiet ? min_lag_samples_ : 0;
-  }
-  if (!quiet && value < correlation_threshold) return 0;
+  return lag;
+}
+
+int TimeStretcher::ChooseLag(const int16_t* input, int input_samples, double correlation_threshold,
+                             bool allow_two_periods) {
+  // Both channels are spliced at the lag found on their mix.
+  const bool quiet = MixDown(input, input_samples) < kQuietRms;
+
+  // Coarse search at about 4 kHz, refined at the full rate.
+  Decimate(input_samples);
+  int candidates[kCoarseCandidates] = {};
+  const int found = CoarseCandidates(candidates);
+  double correlation = -1.0;
+  int lag = RefineToFundamental(candidates, found, input_samples, &correlation);
+
+  // No periodicity at all (a constant block): a quiet block still stretches
+  // by the shortest lag. Otherwise a loud block must be periodic enough.
+  if (lag == 0) return quiet ? min_lag_samples_ : 0;
+  if (!quiet && correlation < correlation_threshold) return 0;
 
   // Two periods at once when they fit and still match as well.
   if (allow_two_periods && 2 * lag <= max_lag_samples_ && 4 * lag <= input_samples) {
-    int double_lag = 0;
+    const int step = decimation_;
     const int last = std::min({2 * lag + step, max_lag_samples_, input_samples / 2});
-    const double double_value = BestLag(mono_.data(), input_samples, 2 * lag - step, last,
-                                        min_window_samples_, &double_lag);
-    if (double_lag > 0 && (quiet || double_value >= correlation_threshold)) lag = double_lag;
+    int double_lag = 0;
+    const double double_correlation = BestLag(mono_.data(), input_samples, 2 * lag - step, last,
+                                              min_window_samples_, &double_lag);
+    if (double_lag > 0 && (quiet || double_correlation >= correlation_threshold)) lag = double_lag;
   }
   return lag;
 }

@@ -34,6 +34,11 @@ class TimeStretcher {
   int channels() const { return channels_; }
 
  private:
+  // Coarse candidates refined at the full rate: the best few local maxima of
+  // the decimated correlation, so that a decimation error on the best one
+  // does not lose the true period.
+  static constexpr int kCoarseCandidates = 3;
+
   // The splice length in samples per channel (a pitch period, or two when
   // allow_two_periods) at which `input` may be stretched, or 0 when the block
   // is neither periodic enough nor quiet enough to stretch without a glitch.
@@ -41,6 +46,21 @@ class TimeStretcher {
   // needs.
   int ChooseLag(const int16_t* input, int input_samples, double correlation_threshold,
                 bool allow_two_periods);
+
+  // Mixes `input` down into mono_ and returns its RMS (int16 scale).
+  double MixDown(const int16_t* input, int input_samples);
+
+  // Low-passes and decimates the first input_samples of mono_ into decimated_.
+  void Decimate(int input_samples);
+
+  // Writes the lags (decimated) of the strongest correlation peaks of
+  // decimated_ to `candidates`, best first; returns how many.
+  int CoarseCandidates(int* candidates);
+
+  // Refines the candidates on mono_ and returns the fundamental period (0
+  // when none), with its normalized correlation in *correlation.
+  int RefineToFundamental(const int* candidates, int found, int input_samples,
+                          double* correlation) const;
 
   // The lag in [first_lag, last_lag] of `signal` with the highest normalized
   // cross-correlation, written to *best_lag and returned as its correlation.
