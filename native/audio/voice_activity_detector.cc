@@ -46,6 +46,8 @@ constexpr double kMinAprioriSnr = 0.00316;  // 10^(-25 / 10)
 // frames of noise alone stay under 0.03 in 99% of cases and under 0.08 in
 // all of 20 s, and speech within 5 dB of the noise or louder clears them on
 // about 90% of its frames.
+// TODO(#2): tuned on synthetic speech in white noise only; babble and office
+// noise may need other thresholds, and the margins measured may be optimistic.
 constexpr double kLlrOnThreshold = 0.08;
 constexpr double kLlrOffThreshold = 0.03;
 constexpr double kLlrSlope = 0.01;

@@ -18,6 +18,9 @@ using audio::TimeStretcher;
 constexpr int kMinRateHz = 8000;
 constexpr int kMaxRateHz = 48000;
 
+// float32 full scale (1.0) in int16 steps.
+constexpr double kInt16FullScale = 32768.0;
+
 std::string ValidateConfig(int sample_rate_hz, int channels) {
   if (sample_rate_hz < kMinRateHz || sample_rate_hz > kMaxRateHz)
     return "sample_rate_hz must be 8000..48000, got " + std::to_string(sample_rate_hz);
@@ -80,7 +83,7 @@ py::tuple Run(TimeStretcher& stretcher, const py::array& pcm, Stretch stretch) {
       py::gil_scoped_release release;
       for (size_t i = 0; i < total; ++i) {
         // NaN becomes silence; beyond full scale clips.
-        const double value = std::isnan(in[i]) ? 0.0 : static_cast<double>(in[i]) * 32768.0;
+        const double value = std::isnan(in[i]) ? 0.0 : static_cast<double>(in[i]) * kInt16FullScale;
         quantized[i] = static_cast<int16_t>(std::lround(std::clamp(value, -32768.0, 32767.0)));
       }
       changed = stretch(quantized.data(), samples, &output);
@@ -88,7 +91,8 @@ py::tuple Run(TimeStretcher& stretcher, const py::array& pcm, Stretch stretch) {
     const int out_samples = static_cast<int>(output.size() / channels);
     auto result = NewLike<float>(pcm, out_samples, channels);
     float* out = result.mutable_data();
-    for (size_t i = 0; i < output.size(); ++i) out[i] = output[i] / 32768.0f;
+    for (size_t i = 0; i < output.size(); ++i)
+      out[i] = static_cast<float>(output[i] / kInt16FullScale);
     return py::make_tuple(std::move(result), changed);
   }
   throw py::type_error("pcm must be a numpy array of int16 or float32, got dtype " +
