@@ -126,10 +126,13 @@ void TimeStretcher::Decimate(int input_samples) {
   const int average_span = step > 1 ? 2 * step : 1;
   const int decimated_samples = std::max(0, (input_samples - average_span) / step + 1);
   decimated_.resize(static_cast<size_t>(decimated_samples));
+  double sum = 0.0;  // running sum of mono_[j * step, j * step + average_span)
+  for (int k = 0; k < std::min(average_span, input_samples); ++k) sum += mono_[k];
   for (int j = 0; j < decimated_samples; ++j) {
-    float sum = 0.0f;
-    for (int k = 0; k < average_span; ++k) sum += mono_[static_cast<size_t>(j) * step + k];
-    decimated_[j] = sum / average_span;
+    decimated_[j] = static_cast<float>(sum / average_span);
+    const size_t start = static_cast<size_t>(j) * step;
+    for (int k = 0; k < step && start + average_span + k < mono_.size(); ++k)
+      sum += mono_[start + average_span + k] - mono_[start + k];
   }
 }
 
@@ -171,14 +174,16 @@ int TimeStretcher::CoarseCandidates(int* candidates) {
 
 int TimeStretcher::RefineToFundamental(const int* candidates, int found, int input_samples,
                                        double* correlation) const {
-  // Refine each candidate at the full rate, one decimation step either side.
+  // Refine each candidate at the full rate: a decimated lag stands for the
+  // full-rate lags within half a decimation step of it.
   const int step = decimation_;
+  const int reach = step / 2 + 1;
   int lags[kCoarseCandidates] = {};
   double values[kCoarseCandidates] = {};
   double best_value = -1.0;
   for (int c = 0; c < found; ++c) {
-    const int first = std::max(min_lag_samples_, (candidates[c] - 1) * step);
-    const int last = std::min(max_lag_samples_, (candidates[c] + 1) * step);
+    const int first = std::max(min_lag_samples_, candidates[c] * step - reach);
+    const int last = std::min(max_lag_samples_, candidates[c] * step + reach);
     values[c] = BestLag(mono_.data(), input_samples, first, last, min_window_samples_, &lags[c]);
     best_value = std::max(best_value, values[c]);
   }
