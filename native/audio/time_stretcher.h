@@ -24,7 +24,8 @@ class TimeStretcher {
   // min_input_samples) by about one pitch period where the signal allows it
   // without a glitch, and writes the result to `output`. Returns the samples
   // per channel removed; 0 means the block was left as it was (output equals
-  // input).
+  // input). Two periods go at once when both fit in 15 ms and match; stereo
+  // is judged on the mix of its channels and both are cut alike.
   int Accelerate(const int16_t* input, int input_samples, std::vector<int16_t>* output);
 
   // Lengthens `input` the same way; returns the samples per channel added.
