@@ -60,7 +60,50 @@ class OpusDecoder:
     def channels(self) -> int: ...
 
 # --- jitter buffer (bind_jitter_buffer.cc) ---
-# (this subsystem's classes go here)
+
+class JitterBuffer:
+    def __init__(
+        self,
+        *,
+        sample_rate_hz: int = 48000,
+        channels: int = 1,
+        payload_type: int = 111,
+        red_payload_type: int | None = None,
+        min_delay_ms: float = 0.0,
+        max_delay_ms: float = 2000.0,
+    ) -> None: ...
+    def insert(
+        self,
+        payload: bytes | bytearray | memoryview,
+        *,
+        sequence_number: int,
+        timestamp: int,
+        arrival_time_ms: float,
+        payload_type: int | None = None,
+    ) -> bool: ...
+    def pull(self, now_ms: float) -> npt.NDArray[np.int16]: ...
+    def stats(self) -> dict[str, int | float]: ...
+    def reset(self) -> None: ...
+    @property
+    def target_delay_ms(self) -> float: ...
+    @property
+    def current_delay_ms(self) -> float: ...
+    @property
+    def playout_timestamp(self) -> int | None: ...
+    @property
+    def frame_samples(self) -> int: ...
+    @property
+    def sample_rate_hz(self) -> int: ...
+    @property
+    def channels(self) -> int: ...
+
+def red_pack(
+    primary: bytes | bytearray | memoryview,
+    *,
+    payload_type: int,
+    redundant: list[tuple[bytes, int, int]] | tuple[tuple[bytes, int, int], ...] = (),
+) -> bytes: ...
+def red_unpack(payload: bytes | bytearray | memoryview) -> list[tuple[int, int, bytes]]: ...
 
 # --- echo canceller (bind_echo_canceller.cc) ---
 # (this subsystem's classes go here)
