@@ -25,7 +25,8 @@ class TimeStretcher {
   // min_input_samples) by about one pitch period where the signal allows it
   // without a glitch, and writes the result to `output`. Returns the samples
   // per channel removed; 0 means the block was left as it was (output equals
-  // input).
+  // input). Two periods go at once when both fit in 15 ms and match; stereo
+  // is judged on the mix of its channels and both are cut alike.
   int Accelerate(const int16_t* input, int input_samples, std::vector<int16_t>* output);
 
   // Lengthens `input` the same way; returns the samples per channel added.
@@ -35,8 +36,48 @@ class TimeStretcher {
   int channels() const { return channels_; }
 
  private:
+  // Coarse candidates refined at the full rate: the best few local maxima of
+  // the decimated correlation, so that a decimation error on the best one
+  // does not lose the true period.
+  static constexpr int kCoarseCandidates = 3;
+
+  // The splice length in samples per channel (a pitch period, or two when
+  // allow_two_periods) at which `input` may be stretched, or 0 when the block
+  // is neither periodic enough nor quiet enough to stretch without a glitch.
+  // `correlation_threshold` is the normalized cross-correlation a loud block
+  // needs.
+  int ChooseLag(const int16_t* input, int input_samples, double correlation_threshold,
+                bool allow_two_periods);
+
+  // Mixes `input` down into mono_ and returns its RMS (int16 scale).
+  double MixDown(const int16_t* input, int input_samples);
+
+  // Low-passes and decimates the first input_samples of mono_ into decimated_.
+  void Decimate(int input_samples);
+
+  // Writes the lags (decimated) of the strongest correlation peaks of
+  // decimated_ to `candidates`, best first; returns how many.
+  int CoarseCandidates(int* candidates);
+
+  // Refines the candidates on mono_ and returns the fundamental period (0
+  // when none), with its normalized correlation in *correlation.
+  int RefineToFundamental(const int* candidates, int found, int input_samples,
+                          double* correlation) const;
+
+  // The lag in [first_lag, last_lag] of `signal` with the highest normalized
+  // cross-correlation, written to *best_lag and returned as its correlation.
+  double BestLag(const float* signal, int signal_samples, int first_lag, int last_lag,
+                 int min_window_samples, int* best_lag) const;
+
   int sample_rate_hz_;
   int channels_;
+  int decimation_;                          // full-rate samples per decimated sample
+  int min_lag_samples_;                     // shortest pitch period searched, full rate
+  int max_lag_samples_;                     // longest pitch period searched, full rate
+  int min_window_samples_;                  // shortest correlation window, full rate
+  std::vector<float> mono_;                 // the input mixed down to one channel
+  std::vector<float> decimated_;            // mono_ low-passed and decimated
+  std::vector<double> coarse_correlation_;  // by decimated lag
 };
 
 }  // namespace cloudlink::audio

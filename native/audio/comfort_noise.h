@@ -1,0 +1,57 @@
+// Background noise model for concealment and DTX gaps: tracks the level of
+// the background (a minimum-statistics tracker, after R. Martin, "Noise
+// power spectral density estimation based on optimal smoothing and minimum
+// statistics", IEEE Trans. Speech Audio Proc. 2001, reduced to one band)
+// and its spectral envelope (order-8 LPC by the Levinson-Durbin recursion,
+// as RFC 3389 comfort noise describes it), and synthesises noise that
+// matches both.
+
+#ifndef CLOUDLINK_AUDIO_COMFORT_NOISE_H_
+#define CLOUDLINK_AUDIO_COMFORT_NOISE_H_
+
+#include <array>
+#include <cstdint>
+#include <vector>
+
+namespace cloudlink::audio {
+
+class ComfortNoise {
+ public:
+  // Prediction order of the noise envelope (RFC 3389 allows up to 10; NetEq
+  // models its background noise with 8).
+  static constexpr int kLpcOrder = 8;
+
+  ComfortNoise(int sample_rate_hz, int channels);
+
+  // Learns from decoded audio (interleaved, `samples` per channel).
+  void Analyze(const int16_t* pcm, int samples);
+
+  // Writes `samples` per channel of noise at the background level.
+  void Generate(int samples, int16_t* out);
+
+  // Mean power per sample of the background, in int16 units squared.
+  double background_power() const { return background_power_; }
+
+  // True when the block's power is within a few dB of the background or
+  // below -50 dBov: a place where dropping or repeating audio is inaudible.
+  bool IsQuiet(const int16_t* pcm, int samples) const;
+
+  void Reset();
+
+ private:
+  void UpdateFilter();
+
+  int sample_rate_hz_;
+  int channels_;
+  double background_power_ = 0.0;
+  bool has_level_ = false;
+  std::array<double, kLpcOrder + 1> autocorrelation_{};
+  std::array<double, kLpcOrder + 1> lpc_{};             // lpc_[0] == 1
+  double residual_ratio_ = 1.0;                         // prediction error power / signal power
+  std::vector<std::array<double, kLpcOrder>> history_;  // synthesis filter state per channel
+  uint32_t random_state_ = 0x12345678u;
+};
+
+}  // namespace cloudlink::audio
+
+#endif  // CLOUDLINK_AUDIO_COMFORT_NOISE_H_

@@ -1,0 +1,110 @@
+#include "audio/delay_manager.h"
+
+#include <algorithm>
+#include <cmath>
+
+namespace cloudlink::audio {
+
+namespace {
+
+// Histogram resolution.
+constexpr double kBucketMs = 5.0;
+// Transit history the relative delay is measured against (NetEq: 2 s).
+constexpr double kTransitWindowMs = 2000.0;
+// Per-packet forgetting of the histogram (NetEq's forget factor 0.983: a
+// memory of about 60 packets, 1.2 s at 20 ms).
+constexpr double kForgetFactor = 0.983;
+// The quantile of relative delay the target covers (NetEq: 95%).
+constexpr double kQuantile = 0.95;
+// Time constant of the fall toward a lower quantile: slow, so that one quiet
+// second does not undo what a burst of jitter taught.
+constexpr double kFallTimeConstantMs = 2000.0;
+// Right after the start the 80 ms guess gives way faster to measurements.
+constexpr double kSettleMs = 2000.0;
+constexpr double kSettleFallTimeConstantMs = 400.0;
+// Lowest target: one 10 ms output frame, so that a frame never waits on a
+// packet that arrives in the same pull period.
+constexpr double kFloorMs = 10.0;
+
+}  // namespace
+
+DelayManager::DelayManager(double min_delay_ms, double max_delay_ms)
+    : min_delay_ms_(min_delay_ms),
+      max_delay_ms_(max_delay_ms),
+      histogram_(static_cast<size_t>(max_delay_ms / kBucketMs) + 2, 0.0) {}
+
+void DelayManager::Update(double arrival_ms, double media_time_ms) {
+  // Step 1: slide the transit window (a monotonic queue keeps its minimum
+  // at the front); at least the newest packet stays in it.
+  const double transit_ms = arrival_ms - media_time_ms;
+  while (!window_.empty() && window_.back().transit_ms >= transit_ms) window_.pop_back();
+  window_.push_back({arrival_ms, transit_ms});
+  while (window_.size() > 1 && window_.front().arrival_ms < arrival_ms - kTransitWindowMs)
+    window_.pop_front();
+
+  // Step 2: the histogram forgets a little and takes this packet's relative
+  // delay; the first packets weigh more so that it fills quickly.
+  const double relative_ms = transit_ms - window_.front().transit_ms;
+  const double weight = std::max(1.0 - kForgetFactor, 1.0 / static_cast<double>(packets_ + 1));
+  for (double& mass : histogram_) mass *= 1.0 - weight;
+  const size_t bucket =
+      std::min(histogram_.size() - 1, static_cast<size_t>(std::max(0.0, relative_ms) / kBucketMs));
+  histogram_[bucket] += weight;
+  ++packets_;
+
+  // Step 3: rise at once, fall with a time constant.
+  if (!first_arrival_ms_) first_arrival_ms_ = arrival_ms;
+  const double quantile_ms = QuantileMs();
+  if (quantile_ms >= smoothed_ms_) {
+    smoothed_ms_ = quantile_ms;
+  } else {
+    const double elapsed_ms =
+        last_arrival_ms_ ? std::clamp(arrival_ms - *last_arrival_ms_, 0.0, 1000.0) : 0.0;
+    const bool settling = arrival_ms - *first_arrival_ms_ < kSettleMs;
+    const double tau_ms = settling ? kSettleFallTimeConstantMs : kFallTimeConstantMs;
+    smoothed_ms_ -= (smoothed_ms_ - quantile_ms) * (1.0 - std::exp(-elapsed_ms / tau_ms));
+  }
+  if (!last_arrival_ms_ || arrival_ms > *last_arrival_ms_) last_arrival_ms_ = arrival_ms;
+}
+
+double DelayManager::QuantileMs() const {
+  double mass = 0.0;
+  for (size_t i = 0; i < histogram_.size(); ++i) {
+    mass += histogram_[i];
+    if (mass >= kQuantile) return static_cast<double>(i + 1) * kBucketMs;
+  }
+  return static_cast<double>(histogram_.size()) * kBucketMs;
+}
+
+std::optional<double> DelayManager::min_transit_ms() const {
+  if (window_.empty()) return std::nullopt;
+  return window_.front().transit_ms;
+}
+
+double DelayManager::RelativeDelayMs(double arrival_ms, double media_time_ms) const {
+  if (window_.empty()) return 0.0;
+  return arrival_ms - media_time_ms - window_.front().transit_ms;
+}
+
+double DelayManager::minimum_delay_ms() const {
+  return std::clamp(smoothed_ms_, kFloorMs, max_delay_ms_);
+}
+
+double DelayManager::target_delay_ms() const {
+  return std::clamp(std::max(smoothed_ms_, min_delay_ms_), kFloorMs, max_delay_ms_);
+}
+
+void DelayManager::ResetStream() {
+  window_.clear();
+  last_arrival_ms_.reset();
+}
+
+void DelayManager::Reset() {
+  ResetStream();
+  std::fill(histogram_.begin(), histogram_.end(), 0.0);
+  packets_ = 0;
+  smoothed_ms_ = kStartDelayMs;
+  first_arrival_ms_.reset();
+}
+
+}  // namespace cloudlink::audio

@@ -1,0 +1,67 @@
+// Target playout delay from measured network jitter, after WebRTC NetEq's
+// delay manager: each packet's relative arrival delay (its transit time
+// minus the smallest transit over the last 2 s) feeds a histogram that
+// forgets exponentially; the target is a high quantile (95th percentile)
+// of it, raised at once when the quantile rises and lowered slowly.
+
+#ifndef CLOUDLINK_AUDIO_DELAY_MANAGER_H_
+#define CLOUDLINK_AUDIO_DELAY_MANAGER_H_
+
+#include <cstdint>
+#include <deque>
+#include <optional>
+#include <vector>
+
+namespace cloudlink::audio {
+
+class DelayManager {
+ public:
+  // Delay NetEq starts from before it has measured anything.
+  static constexpr double kStartDelayMs = 80.0;
+
+  DelayManager(double min_delay_ms, double max_delay_ms);
+
+  // Records one packet: when it arrived and its media time (RTP timestamp in
+  // ms, unwrapped). Packets may come in any order.
+  void Update(double arrival_ms, double media_time_ms);
+
+  // The smallest transit time (arrival minus media time) of the recent
+  // window, or nullopt before the first packet.
+  std::optional<double> min_transit_ms() const;
+
+  // Relative delay of a packet: its transit minus the window's smallest.
+  double RelativeDelayMs(double arrival_ms, double media_time_ms) const;
+
+  // The delay to play out at, within [min_delay_ms, max_delay_ms].
+  double target_delay_ms() const;
+  // The same estimate without the caller's minimum (W3C
+  // jitterBufferMinimumDelay).
+  double minimum_delay_ms() const;
+
+  // Forgets the transit history (a new sender clock) but keeps what was
+  // learnt about the network.
+  void ResetStream();
+  // Back to the state before the first packet.
+  void Reset();
+
+ private:
+  struct Transit {
+    double arrival_ms;
+    double transit_ms;
+  };
+
+  double QuantileMs() const;
+
+  double min_delay_ms_;
+  double max_delay_ms_;
+  std::deque<Transit> window_;  // increasing transit: the front is the minimum
+  std::vector<double> histogram_;
+  int64_t packets_ = 0;
+  double smoothed_ms_ = kStartDelayMs;
+  std::optional<double> first_arrival_ms_;
+  std::optional<double> last_arrival_ms_;
+};
+
+}  // namespace cloudlink::audio
+
+#endif  // CLOUDLINK_AUDIO_DELAY_MANAGER_H_

@@ -1,0 +1,549 @@
+#include "audio/jitter_buffer.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "audio/opus_packet_info.h"
+#include "audio/red_payload.h"
+
+namespace cloudlink::audio {
+
+namespace {
+
+// Plausible jumps between packets of one sender (RFC 3550 appendix A.1:
+// MAX_DROPOUT 3000, MAX_MISORDER 100); anything else starts a probation.
+constexpr int64_t kMaxDropoutPackets = 3000;
+constexpr int64_t kMaxMisorderPackets = 100;
+// Media-time jumps: back by 100 packets of the longest Opus duration
+// (120 ms), ahead by a minute of DTX silence.
+constexpr int64_t kMaxBackMs = 100 * kMaxOpusPacketMs;
+constexpr int64_t kMaxAheadMs = 60000;
+// A sender restart is believed once a second packet follows the first
+// implausible one within a few sequence numbers (RFC 3550's probation).
+constexpr int64_t kRestartProbePackets = 10;
+// Largest payload taken: RFC 6716's 1275 bytes per frame times 3, plus
+// headers, as the Opus binding allows.
+constexpr size_t kMaxPayloadBytes = 4000;
+// Remembered sequence numbers for duplicate detection.
+constexpr int64_t kDuplicateMemoryPackets = 2 * kMaxDropoutPackets;
+
+// Delay control around the target. Stretching starts 10 ms off target; the
+// whole-frame fallbacks (used when the stretcher finds no safe place) need
+// a quiet frame there, or 80 ms of excess to drop one anywhere.
+constexpr double kStretchMarginMs = 10.0;
+constexpr double kForcedDropMarginMs = 80.0;
+
+double Clamp16(double value) { return std::clamp(value, -32768.0, 32767.0); }
+
+}  // namespace
+
+std::string ValidateJitterBufferConfig(const JitterBufferConfig& config) {
+  std::string error = OpusDecoder::ValidateConfig(config.sample_rate_hz, config.channels);
+  if (!error.empty()) return error;
+  if (config.payload_type < 0 || config.payload_type > 127)
+    return "payload_type must be within 0..127, got " + std::to_string(config.payload_type);
+  if (config.red_payload_type < -1 || config.red_payload_type > 127)
+    return "red_payload_type must be within 0..127, got " + std::to_string(config.red_payload_type);
+  if (config.red_payload_type == config.payload_type)
+    return "red_payload_type must differ from payload_type " + std::to_string(config.payload_type);
+  if (!(config.max_delay_ms >= 20.0 && config.max_delay_ms <= 10000.0))
+    return "max_delay_ms must be within 20..10000, got " + std::to_string(config.max_delay_ms);
+  if (!(config.min_delay_ms >= 0.0 && config.min_delay_ms <= config.max_delay_ms))
+    return "min_delay_ms must be within 0..max_delay_ms, got " +
+           std::to_string(config.min_delay_ms);
+  return "";
+}
+
+JitterBuffer::JitterBuffer(const JitterBufferConfig& config)
+    : config_(config),
+      media_per_sample_(kRtpClockHz / config.sample_rate_hz),
+      step_samples_(config.sample_rate_hz / 400),
+      decoder_(config.sample_rate_hz, config.channels),
+      comfort_noise_(config.sample_rate_hz, config.channels),
+      concealment_(&decoder_, &comfort_noise_),
+      stretcher_(config.sample_rate_hz, config.channels),
+      delay_manager_(config.min_delay_ms, config.max_delay_ms),
+      sync_(config.channels),
+      decoded_(static_cast<size_t>(config.sample_rate_hz) * kMaxOpusPacketMs / 1000 *
+               config.channels) {}
+
+void JitterBuffer::Reset() {
+  decoder_.Reset();
+  comfort_noise_.Reset();
+  concealment_.Reset();
+  delay_manager_.Reset();
+  packets_.Clear();
+  sync_.Clear();
+  sequence_unwrapper_.Reset();
+  timestamp_unwrapper_.Reset();
+  stats_ = JitterBufferStats();
+  first_sequence_.reset();
+  highest_sequence_ = highest_timestamp_ = unique_received_ = expected_before_ = 0;
+  recent_sequences_.clear();
+  restart_candidate_.reset();
+  ever_played_ = false;
+  prefetching_ = true;
+  decoder_reset_pending_ = false;
+  next_media_ = waited_media_ = 0;
+  play_media_ = 0.0;
+  last_decoded_sequence_.reset();
+  last_played_media_.reset();
+  current_delay_ms_ = 0.0;
+}
+
+std::optional<uint32_t> JitterBuffer::playout_timestamp() const {
+  if (!last_played_media_) return std::nullopt;
+  return static_cast<uint32_t>(static_cast<uint64_t>(*last_played_media_) & 0xffffffffu);
+}
+
+bool JitterBuffer::Discard() {
+  ++stats_.packets_discarded;
+  return false;
+}
+
+int JitterBuffer::PacketDuration(const uint8_t* payload, size_t payload_bytes) const {
+  if (payload_bytes == 0 || payload_bytes > kMaxPayloadBytes) return -1;
+  return decoder_.PacketSamples(payload, payload_bytes);
+}
+
+// ---------------------------------------------------------------------------
+// Receiving.
+
+bool JitterBuffer::Insert(const uint8_t* payload, size_t payload_bytes, uint16_t sequence_number,
+                          uint32_t timestamp, double arrival_ms, int payload_type) {
+  // Step 1: find the Opus blocks: the payload itself, or RED's blocks.
+  std::vector<RedBlock> redundant;
+  RedBlock primary{payload_type, 0, payload, payload_bytes};
+  if (config_.red_payload_type >= 0 && payload_type == config_.red_payload_type) {
+    auto blocks = RedPayload::Parse(payload, payload_bytes);
+    if (!blocks) return Discard();
+    primary = blocks->back();
+    blocks->pop_back();
+    redundant = std::move(*blocks);
+  }
+  if (primary.payload_type != config_.payload_type || !std::isfinite(arrival_ms)) return Discard();
+  const int primary_samples = PacketDuration(primary.data, primary.size);
+  if (primary_samples <= 0) return Discard();
+
+  // Step 2: a packet far from the stream is a sender restart or garbage.
+  if (!IsPlausible(sequence_number, timestamp))
+    return HandleImplausible(payload, payload_bytes, sequence_number, timestamp, arrival_ms,
+                             payload_type);
+  const int64_t sequence = sequence_unwrapper_.Unwrap(sequence_number);
+  const int64_t media = timestamp_unwrapper_.Unwrap(timestamp);
+  ++stats_.packets_received;
+  if (!first_sequence_) {
+    first_sequence_ = highest_sequence_ = sequence;
+    highest_timestamp_ = media;
+  }
+  highest_sequence_ = std::max(highest_sequence_, sequence);
+  highest_timestamp_ = std::max(highest_timestamp_, media);
+
+  // Step 3: duplicates are counted and dropped before they teach anything.
+  if (!recent_sequences_.insert(sequence).second) {
+    ++stats_.packets_duplicated;
+    return false;
+  }
+  while (!recent_sequences_.empty() &&
+         *recent_sequences_.begin() < highest_sequence_ - kDuplicateMemoryPackets)
+    recent_sequences_.erase(recent_sequences_.begin());
+  ++unique_received_;
+  stats_.packets_lost = std::max<int64_t>(
+      0, expected_before_ + (highest_sequence_ - *first_sequence_ + 1) - unique_received_);
+  const bool has_fec = OpusPacketInfo::HasInbandFec(primary.data, primary.size);
+  if (has_fec || !redundant.empty()) ++stats_.fec_packets_received;
+
+  // Step 4: every packet, late ones above all, teaches the delay manager.
+  delay_manager_.Update(arrival_ms, static_cast<double>(media) * 1000.0 / kRtpClockHz);
+  const bool decoding = !prefetching_;
+  // Packets with nothing left to play are late; partly played ones are
+  // cut at their head when decoded.
+  const int64_t played_media =
+      next_media_ + static_cast<int64_t>(step_samples_) * media_per_sample_;
+  const int64_t primary_duration = static_cast<int64_t>(primary_samples) * media_per_sample_;
+  if (decoding && media + primary_duration <= played_media) return Discard();
+
+  // Step 5: store the primary, then any redundant copy still useful.
+  BufferedPacket packet;
+  packet.timestamp = media;
+  packet.sequence = sequence;
+  packet.duration = primary_duration;
+  packet.has_fec = has_fec;
+  packet.arrival_ms = arrival_ms;
+  packet.payload.assign(primary.data, primary.data + primary.size);
+  if (packets_.Insert(std::move(packet)) == PacketBuffer::InsertResult::kFull)
+    ++stats_.packets_discarded;
+  for (size_t i = 0; i < redundant.size(); ++i) {
+    const RedBlock& block = redundant[i];
+    if (block.payload_type != config_.payload_type) continue;
+    const int samples = PacketDuration(block.data, block.size);
+    const int64_t copy_media = media - block.timestamp_offset;
+    const int64_t copy_duration = static_cast<int64_t>(samples) * media_per_sample_;
+    if (samples <= 0 || (decoding && copy_media + copy_duration <= played_media) ||
+        packets_.Contains(copy_media))
+      continue;
+    BufferedPacket copy;
+    copy.timestamp = copy_media;
+    copy.sequence = sequence - static_cast<int64_t>(redundant.size() - i);
+    copy.duration = copy_duration;
+    copy.redundant = true;
+    copy.has_fec = OpusPacketInfo::HasInbandFec(block.data, block.size);
+    copy.arrival_ms = arrival_ms;
+    copy.payload.assign(block.data, block.data + block.size);
+    packets_.Insert(std::move(copy));
+  }
+  return true;
+}
+
+bool JitterBuffer::IsPlausible(uint16_t sequence_number, uint32_t timestamp) const {
+  if (!first_sequence_) return true;
+  const int64_t sequence_jump = sequence_unwrapper_.Peek(sequence_number) - highest_sequence_;
+  if (sequence_jump < -kMaxMisorderPackets || sequence_jump > kMaxDropoutPackets) return false;
+  const int64_t media_jump = timestamp_unwrapper_.Peek(timestamp) - highest_timestamp_;
+  const int64_t media_per_ms = kRtpClockHz / 1000;
+  return media_jump >= -kMaxBackMs * media_per_ms && media_jump <= kMaxAheadMs * media_per_ms;
+}
+
+bool JitterBuffer::HandleImplausible(const uint8_t* payload, size_t payload_bytes,
+                                     uint16_t sequence_number, uint32_t timestamp,
+                                     double arrival_ms, int payload_type) {
+  // A second packet just after the held one confirms a new sender epoch.
+  if (restart_candidate_) {
+    const uint16_t sequence_step = sequence_number - restart_candidate_->sequence_number;
+    const uint32_t media_step = timestamp - restart_candidate_->timestamp;
+    const uint32_t most_media = kRestartProbePackets * kMaxOpusPacketMs * (kRtpClockHz / 1000);
+    if (sequence_step >= 1 && sequence_step <= kRestartProbePackets && media_step <= most_media) {
+      HeldPacket held = std::move(*restart_candidate_);
+      restart_candidate_.reset();
+      StartNewStream();
+      --stats_.packets_discarded;  // the held packet counts as taken after all
+      Insert(held.payload.data(), held.payload.size(), held.sequence_number, held.timestamp,
+             held.arrival_ms, held.payload_type);
+      return Insert(payload, payload_bytes, sequence_number, timestamp, arrival_ms, payload_type);
+    }
+  }
+  restart_candidate_ = HeldPacket{std::vector<uint8_t>(payload, payload + payload_bytes),
+                                  sequence_number, timestamp, arrival_ms, payload_type};
+  return Discard();
+}
+
+void JitterBuffer::StartNewStream() {
+  // The old epoch's packets are gone; what it already decoded still plays.
+  if (first_sequence_) expected_before_ += highest_sequence_ - *first_sequence_ + 1;
+  first_sequence_.reset();
+  sequence_unwrapper_.Reset();
+  timestamp_unwrapper_.Reset();
+  recent_sequences_.clear();
+  for (; !packets_.empty(); packets_.PopFirst())
+    if (!packets_.First()->redundant) ++stats_.packets_discarded;
+  delay_manager_.ResetStream();
+  prefetching_ = true;
+  decoder_reset_pending_ = true;
+  waited_media_ = 0;
+  last_decoded_sequence_.reset();
+}
+
+// ---------------------------------------------------------------------------
+// Playing out.
+
+double JitterBuffer::CurrentDelayMs(double now_ms) const {
+  const auto min_transit_ms = delay_manager_.min_transit_ms();
+  if (!min_transit_ms) return 0.0;
+  return now_ms - play_media_ * 1000.0 / kRtpClockHz - *min_transit_ms;
+}
+
+bool JitterBuffer::TryStartPlayout(double now_ms) {
+  // Playout starts once the earliest packet has waited out the target.
+  const BufferedPacket* first = packets_.First();
+  const auto min_transit_ms = delay_manager_.min_transit_ms();
+  if (first == nullptr || !min_transit_ms) return false;
+  const double first_ms = static_cast<double>(first->timestamp) * 1000.0 / kRtpClockHz;
+  if (now_ms - first_ms - *min_transit_ms < delay_manager_.target_delay_ms()) return false;
+
+  // Audio of an earlier epoch still in the sync buffer plays first.
+  if (decoder_reset_pending_) decoder_.Reset();
+  decoder_reset_pending_ = false;
+  prefetching_ = false;
+  next_media_ = first->timestamp;
+  play_media_ = static_cast<double>(next_media_) -
+                static_cast<double>(sync_.timed_samples()) * media_per_sample_;
+  waited_media_ = 0;
+  return true;
+}
+
+void JitterBuffer::Pull(double now_ms, int16_t* out) {
+  const int frame = frame_samples();
+  now_ms_ = now_ms;
+
+  // Step 1: before the first packet's due time there is silence; while a
+  // restarted sender's first packets gather, concealment goes on.
+  if (prefetching_ && !TryStartPlayout(now_ms)) {
+    if (!ever_played_) {
+      std::fill(out, out + static_cast<size_t>(frame) * config_.channels, int16_t{0});
+      return;
+    }
+    while (sync_.size() < frame) {
+      concealment_.Conceal(frame, &scratch_);
+      sync_.Append(scratch_.data(), frame, {SampleOrigin::kConcealed, false, 0.0});
+    }
+    current_delay_ms_ = CurrentDelayMs(now_ms);
+    Emit(now_ms, out);
+    return;
+  }
+  ever_played_ = true;
+
+  // Step 2: one frame of audio, then a step toward the target delay.
+  FillTo(frame);
+  AdjustDelay(now_ms);
+  FillTo(frame);
+  current_delay_ms_ = CurrentDelayMs(now_ms);
+  Emit(now_ms, out);
+}
+
+void JitterBuffer::Emit(double now_ms, int16_t* out) {
+  const int frame = frame_samples();
+  last_played_media_ = std::llround(play_media_);
+  PlayoutTally tally;
+  sync_.Take(frame, out, &tally);
+  play_media_ += static_cast<double>(tally.timed) * media_per_sample_;
+
+  stats_.total_samples_received += frame;
+  stats_.concealed_samples += tally.concealed;
+  stats_.silent_concealed_samples += tally.silent_concealed;
+  if (tally.concealment_started) ++stats_.concealment_events;
+  stats_.jitter_buffer_emitted_count += tally.decoded;
+  stats_.jitter_buffer_delay_s += (tally.decoded * now_ms - tally.arrival_sum_ms) / 1000.0;
+  stats_.jitter_buffer_target_delay_s += tally.decoded * target_delay_ms() / 1000.0;
+  stats_.jitter_buffer_minimum_delay_s +=
+      tally.decoded * delay_manager_.minimum_delay_ms() / 1000.0;
+}
+
+void JitterBuffer::FillTo(int samples) {
+  while (sync_.size() < samples) FillStep();
+}
+
+void JitterBuffer::FillStep() {
+  // Step 1: packets with nothing left to play are of no use.
+  const int64_t tolerance = static_cast<int64_t>(step_samples_) * media_per_sample_;
+  stats_.packets_discarded += packets_.DropEndedBy(next_media_ + tolerance);
+  const BufferedPacket* next = packets_.First();
+  if (next == nullptr) {
+    ConcealWhileWaiting();
+    return;
+  }
+  const int64_t gap = next->timestamp - next_media_;
+  const bool sender_silent =
+      last_decoded_sequence_ && next->sequence == *last_decoded_sequence_ + 1;
+
+  // Step 2: concealment played while waiting stands in for the start of
+  // the hole. A packet that came later than that raises the delay only as
+  // far as the target asks; the rest of its lateness is cut from its head.
+  if (waited_media_ > 0) {
+    const int64_t late = waited_media_ - std::max<int64_t>(gap, 0);
+    int64_t covered = waited_media_;
+    if (late > 0) {
+      const double excess_ms = CurrentDelayMs(now_ms_) - target_delay_ms();
+      const auto excess_media = static_cast<int64_t>(std::max(0.0, excess_ms) * kRtpClockHz / 1000);
+      covered = waited_media_ - late + std::min(late, excess_media);
+    }
+    next_media_ += covered;
+    play_media_ += static_cast<double>(covered);
+    if (sender_silent) stats_.silent_concealed_samples += MediaToSamples(covered);
+    waited_media_ = 0;
+    return;
+  }
+  if (gap <= tolerance) {
+    DecodeFirst();
+    return;
+  }
+
+  // Step 3: the hole is lost (or DTX silence): conceal it, leaving its last
+  // frame to the next packet's FEC when it carries some.
+  const bool use_fec = !sender_silent && next->has_fec;
+  if (use_fec && gap <= next->duration) {
+    RecoverWithFec();
+    return;
+  }
+  const int64_t conceal_media = gap - (use_fec ? next->duration : 0);
+  const int64_t whole_steps = MediaToSamples(conceal_media) / step_samples_;
+  if (whole_steps == 0) {  // less than 2.5 ms: not worth a sample
+    next_media_ += conceal_media;
+    play_media_ += static_cast<double>(conceal_media);
+    return;
+  }
+  const int samples =
+      static_cast<int>(std::min<int64_t>(frame_samples(), whole_steps * step_samples_));
+  concealment_.Conceal(samples, &scratch_);
+  const auto origin = sender_silent ? SampleOrigin::kSilentConcealed : SampleOrigin::kConcealed;
+  sync_.Append(scratch_.data(), samples, {origin, true, 0.0});
+  next_media_ += static_cast<int64_t>(samples) * media_per_sample_;
+}
+
+int JitterBuffer::PrepareHeadCut(int64_t start_media) {
+  // Audio before next_media_ has been played (or stood in for) already;
+  // a few samples of misalignment are absorbed in the media clock instead.
+  const int64_t tolerance = static_cast<int64_t>(step_samples_) * media_per_sample_;
+  const int64_t overlap = next_media_ - start_media;
+  if (overlap <= tolerance) {
+    play_media_ += static_cast<double>(-overlap);
+    return 0;
+  }
+  // The concealment's continuation, made before the decoder moves on, is
+  // crossfaded into the cut.
+  tail_.clear();
+  if (concealment_.active()) concealment_.Conceal(step_samples_, &tail_);
+  return static_cast<int>(MediaToSamples(overlap));
+}
+
+void JitterBuffer::AppendDecoded(int16_t* pcm, int samples, int cut, const SampleInfo& info) {
+  comfort_noise_.Analyze(pcm, samples);
+  if (cut >= samples) return;
+  if (cut == 0) {
+    concealment_.Merge(pcm, samples);
+    sync_.Append(pcm, samples, info);
+    return;
+  }
+  const int channels = config_.channels;
+  int16_t* kept = pcm + static_cast<size_t>(cut) * channels;
+  const int kept_samples = samples - cut;
+  const int overlap = std::min<int>(kept_samples, static_cast<int>(tail_.size()) / channels);
+  for (int n = 0; n < overlap; ++n) {
+    const double w = (n + 0.5) / overlap;
+    for (int c = 0; c < channels; ++c) {
+      const size_t i = static_cast<size_t>(n) * channels + c;
+      kept[i] = static_cast<int16_t>(std::lround(Clamp16(tail_[i] * (1.0 - w) + kept[i] * w)));
+    }
+  }
+  concealment_.End();
+  sync_.Append(kept, kept_samples, info);
+}
+
+void JitterBuffer::DecodeFirst() {
+  BufferedPacket packet = packets_.TakeFirst();
+  const int cut = PrepareHeadCut(packet.timestamp);
+  const int samples =
+      decoder_.DecodeInt16(packet.payload.data(), packet.payload.size(), decoded_.data(),
+                           static_cast<int>(decoded_.size()) / config_.channels);
+  if (samples <= 0) {
+    ++stats_.packets_discarded;
+    return;
+  }
+  const auto origin = packet.redundant ? SampleOrigin::kRecovered : SampleOrigin::kDecoded;
+  AppendDecoded(decoded_.data(), samples, cut, {origin, true, packet.arrival_ms});
+  next_media_ = packet.timestamp + static_cast<int64_t>(samples) * media_per_sample_;
+  if (packet.redundant) ++stats_.fec_packets_recovered;
+  last_decoded_sequence_ = packet.sequence;
+}
+
+void JitterBuffer::RecoverWithFec() {
+  // libopus decodes the LBRR copy of the frame just before the next packet
+  // (the packet itself stays for its own turn).
+  const BufferedPacket& next = *packets_.First();
+  const int samples = static_cast<int>(MediaToSamples(next.duration));
+  const int cut = PrepareHeadCut(next.timestamp - next.duration);
+  const int result =
+      decoder_.DecodeFecInt16(next.payload.data(), next.payload.size(), decoded_.data(), samples);
+  if (result == samples) {
+    AppendDecoded(decoded_.data(), samples, cut, {SampleOrigin::kRecovered, true, next.arrival_ms});
+    ++stats_.fec_packets_recovered;
+  } else {
+    concealment_.Conceal(samples - cut, &scratch_);
+    sync_.Append(scratch_.data(), samples - cut, {SampleOrigin::kConcealed, true, 0.0});
+  }
+  next_media_ = next.timestamp;
+}
+
+void JitterBuffer::ConcealWhileWaiting() {
+  const int frame = frame_samples();
+  concealment_.Conceal(frame, &scratch_);
+  sync_.Append(scratch_.data(), frame, {SampleOrigin::kConcealed, false, 0.0});
+  waited_media_ += static_cast<int64_t>(frame) * media_per_sample_;
+}
+
+// ---------------------------------------------------------------------------
+// Delay control.
+
+void JitterBuffer::DecodeAhead(int samples) {
+  const int64_t tolerance = static_cast<int64_t>(step_samples_) * media_per_sample_;
+  while (sync_.size() < samples && !packets_.empty() &&
+         std::llabs(packets_.First()->timestamp - next_media_) <= tolerance)
+    DecodeFirst();
+}
+
+void JitterBuffer::AdjustDelay(double now_ms) {
+  if (concealment_.active()) return;  // nothing real to stretch
+  const double excess_ms = CurrentDelayMs(now_ms) - target_delay_ms();
+  const int input = stretcher_.min_input_samples();
+  const int frame = frame_samples();
+
+  // Step 1: too late: shorten by a pitch period, or drop a quiet frame.
+  if (excess_ms > kStretchMarginMs) {
+    DecodeAhead(input + step_samples_ + frame);
+    if (sync_.size() < input) return;
+    const int removed = stretcher_.Accelerate(sync_.data(), input, &scratch_);
+    if (removed > 0) {
+      sync_.ReplaceFront(input, scratch_.data(), input - removed);
+      play_media_ += static_cast<double>(removed) * media_per_sample_;
+      stats_.removed_samples_for_acceleration += removed;
+      return;
+    }
+    const bool quiet = comfort_noise_.IsQuiet(sync_.data(), frame);
+    if (quiet || excess_ms > kForcedDropMarginMs) DropFrame();
+    return;
+  }
+
+  // Step 2: too early: lengthen by a pitch period, or repeat a quiet frame.
+  if (excess_ms < -kStretchMarginMs) {
+    DecodeAhead(input + step_samples_ + frame);
+    if (sync_.size() < input) return;
+    const int added = stretcher_.PreemptiveExpand(sync_.data(), input, &scratch_);
+    if (added > 0) {
+      sync_.ReplaceFront(input, scratch_.data(), input + added);
+      play_media_ -= static_cast<double>(added) * media_per_sample_;
+      stats_.inserted_samples_for_deceleration += added;
+      return;
+    }
+    if (comfort_noise_.IsQuiet(sync_.data(), frame)) RepeatFrame();
+  }
+}
+
+void JitterBuffer::DropFrame() {
+  // a[0..L) crossfaded into a[F..F+L) replaces a[0..F+L): F samples fewer.
+  const int frame = frame_samples();
+  const int overlap = step_samples_;
+  if (sync_.size() < frame + overlap) return;
+  const int channels = config_.channels;
+  const int16_t* a = sync_.data();
+  scratch_.resize(static_cast<size_t>(overlap) * channels);
+  for (int n = 0; n < overlap; ++n) {
+    const double w = (n + 0.5) / overlap;
+    for (int c = 0; c < channels; ++c)
+      scratch_[n * channels + c] = static_cast<int16_t>(std::lround(
+          Clamp16(a[n * channels + c] * (1.0 - w) + a[(frame + n) * channels + c] * w)));
+  }
+  sync_.ReplaceFront(frame + overlap, scratch_.data(), overlap);
+  play_media_ += static_cast<double>(frame) * media_per_sample_;
+  stats_.removed_samples_for_acceleration += frame;
+}
+
+void JitterBuffer::RepeatFrame() {
+  // a[0..F), then a[F..F+L) crossfaded into a[0..L), replaces a[0..L):
+  // F samples more, the first frame heard twice.
+  const int frame = frame_samples();
+  const int overlap = step_samples_;
+  if (sync_.size() < frame + overlap) return;
+  const int channels = config_.channels;
+  const int16_t* a = sync_.data();
+  scratch_.assign(a, a + static_cast<size_t>(frame) * channels);
+  for (int n = 0; n < overlap; ++n) {
+    const double w = (n + 0.5) / overlap;
+    for (int c = 0; c < channels; ++c)
+      scratch_.push_back(static_cast<int16_t>(std::lround(
+          Clamp16(a[(frame + n) * channels + c] * (1.0 - w) + a[n * channels + c] * w))));
+  }
+  sync_.ReplaceFront(overlap, scratch_.data(), frame + overlap);
+  play_media_ -= static_cast<double>(frame) * media_per_sample_;
+  stats_.inserted_samples_for_deceleration += frame;
+}
+
+}  // namespace cloudlink::audio
