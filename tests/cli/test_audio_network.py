@@ -32,6 +32,17 @@ def _snr_db(sent: npt.NDArray[np.int16], heard: npt.NDArray[np.int16]) -> float:
     return float(10 * np.log10(np.sum(a**2) / max(np.sum((a - b) ** 2), 1.0)))
 
 
+def _best_lag(
+    sent: npt.NDArray[np.int16], heard: npt.NDArray[np.int16], *, start: int, length: int
+) -> int:
+    """The shift of ``heard`` against ``sent`` (within 20 ms at 16 kHz) that
+    correlates best."""
+    a = sent[start : start + length].astype(np.float64)
+    lags = range(-320, 321)
+    scores = [float(np.dot(a, heard[start + lag : start + lag + length])) for lag in lags]
+    return lags[int(np.argmax(scores))]
+
+
 def test_clean_network_gives_the_input_back_aligned(speech_wav: Path, tmp_path: Path) -> None:
     out = tmp_path / "out.wav"
     assert main(["audio", "network", str(speech_wav), "-o", str(out)]) == 0
@@ -40,11 +51,7 @@ def test_clean_network_gives_the_input_back_aligned(speech_wav: Path, tmp_path: 
     assert out_rate_hz == rate_hz
     assert heard.shape == sent.shape
     # Aligned sample for sample: the best lag is 0 and the waveforms match.
-    window = slice(8000, 40000)
-    correlation = np.correlate(
-        heard[window].astype(np.float64), sent[window].astype(np.float64), "full"
-    )
-    assert int(np.argmax(correlation)) - (window.stop - window.start - 1) == 0
+    assert _best_lag(sent, heard, start=8000, length=16000) == 0
     assert _snr_db(sent[2000:-2000], heard[2000:-2000]) > 8.0
 
 

@@ -30,6 +30,9 @@ from cloudlink.media.send_pipeline import SendPipeline
 
 __all__ = ["LinkReport", "SimulatedLink", "place_by_timestamp"]
 
+# Longest gap left by time stretching that is filled, in frames; a longer
+# jump of the playout timestamp is a pause (DTX), left silent.
+_MAX_FILL_FRAMES = 3
 # Loss the encoder plans its FEC for, at least (the engine's default).
 _MIN_EXPECTED_LOSS_PCT = 10
 
@@ -191,22 +194,34 @@ def place_by_timestamp(
 
     A frame whose playout RTP timestamp is T holds what the sender captured
     at (T - initial_timestamp) at 48 kHz, shifted back by the codec's
-    lookahead; frames without a timestamp (before the first packet) are
-    left out, later frames overwrite earlier ones where time stretching
-    made them overlap, and what no frame covers stays silent.
+    lookahead. After the jitter buffer accelerates, a frame covers 10 ms
+    plus the pitch period it removed, which leaves a gap before the next
+    frame: the gap is filled by repeating the frame's last period-long
+    stretch, the way the removed period would have sounded. After an expand
+    frames overlap and the later one wins. Frames without a timestamp
+    (before the first packet) are left out; what no frame covers stays
+    silent.
     """
-    output: npt.NDArray[np.int16] | None = None
+    placed: list[tuple[AudioFrame, int]] = []
     for frame, timestamp in frames:
-        if output is None:
-            shape = (length_samples,) + ((frame.channels,) if frame.channels > 1 else ())
-            output = np.zeros(shape, np.int16)
         if timestamp is None:
             continue
         offset = (timestamp - initial_timestamp) % (1 << 32)
-        start = offset * frame.sample_rate_hz // OPUS_CLOCK_HZ - lookahead_samples
-        begin, end = max(start, 0), min(start + frame.samples.shape[0], length_samples)
-        if begin < end:
-            output[begin:end] = frame.samples[begin - start : end - start]
-    if output is None:
+        placed.append((frame, offset * frame.sample_rate_hz // OPUS_CLOCK_HZ - lookahead_samples))
+    if not placed:
         return np.zeros((length_samples,), np.int16)
+    channels = placed[0][0].channels
+    output = np.zeros((length_samples,) + ((channels,) if channels > 1 else ()), np.int16)
+    for index, (frame, start) in enumerate(placed):
+        samples = frame.samples
+        size = samples.shape[0]
+        if index + 1 < len(placed):
+            gap = placed[index + 1][1] - start - size
+            if 0 < gap <= _MAX_FILL_FRAMES * size:
+                period = min(gap, size)
+                repeat = size - period + np.arange(gap) % period
+                samples = np.concatenate([samples, samples[repeat]])
+        begin, end = max(start, 0), min(start + samples.shape[0], length_samples)
+        if begin < end:
+            output[begin:end] = samples[begin - start : end - start]
     return output
