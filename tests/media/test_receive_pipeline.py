@@ -149,3 +149,34 @@ def test_stereo_frames_keep_their_channels() -> None:
 def test_bad_options_are_refused(options: dict[str, object]) -> None:
     with pytest.raises(ValueError):
         ReceivePipeline(**options)  # type: ignore[arg-type]
+
+
+def test_send_and_receive_tasks_on_one_event_loop() -> None:
+    # A sender task paces 10 ms frames on its own clock and queues payloads;
+    # the receiver inserts them as they come and plays on the playout clock.
+    send = SendPipeline(sample_rate_hz=RATE_HZ)
+    receive = ReceivePipeline(sample_rate_hz=RATE_HZ)
+    sink = MemorySink(sample_rate_hz=RATE_HZ)
+    frames = _speech(0.4)
+
+    async def sender(queue: asyncio.Queue[RtpPayload | None]) -> None:
+        async for _ in PlayoutClock().ticks(len(frames)):
+            for payload in send.process(frames.pop(0)):
+                await queue.put(payload)
+        await queue.put(None)
+
+    async def receiver(queue: asyncio.Queue[RtpPayload | None], clock: PlayoutClock) -> None:
+        while (payload := await queue.get()) is not None:
+            receive.insert(payload, arrival_time_ms=clock.now_ms())
+
+    async def call() -> None:
+        queue: asyncio.Queue[RtpPayload | None] = asyncio.Queue()
+        clock = PlayoutClock()
+        await asyncio.gather(
+            sender(queue), receiver(queue, clock), receive.play(clock, sink, frames=50)
+        )
+
+    asyncio.run(call())
+    assert len(sink.frames) == 50
+    assert receive.stats()["packetsReceived"] == 20
+    assert np.abs(sink.samples()[-3200:]).max() > 500  # speech is playing by the end
