@@ -10,10 +10,10 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 import pytest
-from tests.conftest import read_speech
 from tests.media.conftest import needs_native
 
 from cloudlink.cli import main
+from cloudlink.media.synthetic import speech_path
 from cloudlink.media.wav import read_wav, write_wav
 
 pytestmark = needs_native("JitterBuffer", "red_pack")
@@ -21,7 +21,7 @@ pytestmark = needs_native("JitterBuffer", "red_pack")
 
 @pytest.fixture
 def speech_wav(tmp_path: Path) -> Path:
-    samples, rate_hz = read_speech("bob")
+    samples, rate_hz = read_wav(speech_path("bob"))
     path = tmp_path / "in.wav"
     write_wav(path, samples[: 3 * rate_hz], rate_hz)
     return path
