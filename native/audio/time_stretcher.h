@@ -7,6 +7,7 @@
 #ifndef CLOUDLINK_AUDIO_TIME_STRETCHER_H_
 #define CLOUDLINK_AUDIO_TIME_STRETCHER_H_
 
+#include <cstddef>
 #include <cstdint>
 #include <vector>
 
