@@ -78,8 +78,12 @@ void SetChecked(OpusEncoder& encoder, Value OpusEncoderConfig::*field, Value val
 }
 
 bool WantsFloat(const py::object& dtype) {
+  // numpy keeps one descriptor per builtin type, so the usual arguments (the
+  // default, or a dtype object) are recognised by identity, cheaply.
+  if (dtype.ptr() == py::dtype::of<int16_t>().ptr()) return false;
+  if (dtype.ptr() == py::dtype::of<float>().ptr()) return true;
   py::dtype wanted = py::dtype::from_args(dtype);
-  if (wanted.is(py::dtype::of<float>()) || wanted.equal(py::dtype::of<float>())) return true;
+  if (wanted.equal(py::dtype::of<float>())) return true;
   if (wanted.equal(py::dtype::of<int16_t>())) return false;
   throw py::type_error("dtype must be numpy.int16 or numpy.float32, got " +
                        py::str(dtype).cast<std::string>());
