@@ -110,8 +110,10 @@ void Resampler::DesignFilter() {
   const double cutoff_hz = nyquist_hz * (kPassbandEdge + kStopbandEdge) / 2.0;
   const double transition_rad =
       2.0 * kPi * nyquist_hz * (kStopbandEdge - kPassbandEdge) / prototype_rate_hz;
+  // Kaiser's empirical fits (Oppenheim and Schafer eq. 7.75 and 7.76): beta
+  // for an attenuation above 50 dB, and the order for a transition width.
   const double beta = 0.1102 * (kStopbandAttenuationDb - 8.7);
-  const double half_length = (kStopbandAttenuationDb - 7.95) / (2.285 * transition_rad) / 2.0;
+  const double half_length = (kStopbandAttenuationDb - 8.0) / (2.285 * transition_rad) / 2.0;
 
   // Centre the filter on a whole output sample, so the delay is an integer
   // number of output samples; then cut the prototype into branches.

@@ -4,14 +4,13 @@ packets and concurrent use from two threads."""
 
 from __future__ import annotations
 
-import sys
 import threading
-import time
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 import pytest
+from _gil import python_progress_during
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -517,37 +516,6 @@ def test_two_threads_encode_and_decode_at_once_with_the_same_results() -> None:
         thread.join()
     for i in range(2):
         assert all(np.array_equal(a, b) for a, b in zip(results[i], sequential[i], strict=True))
-
-
-def python_progress_during(work: Any) -> int:
-    """Runs `work` in this thread while a second thread counts how often it
-    gets to run Python. The switch interval is raised far above the work's
-    duration, so the counter only moves when `work` releases the GIL."""
-    stop = threading.Event()
-    started = threading.Event()
-    count = 0
-
-    def counter() -> None:
-        nonlocal count
-        started.set()
-        while not stop.is_set():
-            count += 1
-            time.sleep(0)  # hand the GIL back at once
-
-    old_interval = sys.getswitchinterval()
-    thread = threading.Thread(target=counter)
-    thread.start()
-    started.wait()
-    sys.setswitchinterval(5.0)
-    try:
-        before = count
-        work()
-        progress = count - before
-    finally:
-        sys.setswitchinterval(old_interval)
-        stop.set()
-        thread.join()
-    return progress
 
 
 def test_encode_and_decode_release_the_gil() -> None:

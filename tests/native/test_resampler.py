@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 import pytest
+from _gil import python_progress_during
 
 from cloudlink import _native
 
@@ -316,3 +317,16 @@ def test_one_shot_rejects_bad_layouts(pcm: npt.NDArray[Any]) -> None:
 def test_one_shot_rejects_bad_rates() -> None:
     with pytest.raises(ValueError, match=r"output_rate_hz .* got 22050"):
         _native.resample(np.zeros(10, np.int16), input_rate_hz=48000, output_rate_hz=22050)
+
+
+def test_resampling_releases_the_gil() -> None:
+    pcm = np.zeros((44100, 2), np.float32)
+    stream = _native.Resampler(input_rate_hz=44100, output_rate_hz=48000, channels=2)
+
+    def resample_many() -> None:
+        for _ in range(20):
+            stream.process(pcm)
+            _native.resample(pcm, input_rate_hz=44100, output_rate_hz=32000)
+
+    # Holding the GIL throughout, the counter would not move at all.
+    assert python_progress_during(resample_many) >= 10
