@@ -74,11 +74,18 @@ inline void CheckFrameShape(const py::array& array, int samples, int channels, c
   }
 }
 
-// A new numpy array of `samples` x `channels` (1-D for mono).
+// A new numpy array of `samples` x `channels` (1-D for mono). Made with one
+// call into numpy, without the shape and stride vectors py::array_t's
+// constructor builds: this runs once per decoded frame.
 template <typename T>
 py::array_t<T> NewFrame(int samples, int channels) {
-  if (channels == 1) return py::array_t<T>(samples);
-  return py::array_t<T>({samples, channels});
+  auto& api = py::detail::npy_api::get();
+  Py_intptr_t shape[2] = {samples, channels};
+  PyObject* array =
+      api.PyArray_NewFromDescr_(api.PyArray_Type_, py::dtype::of<T>().release().ptr(),
+                                channels == 1 ? 1 : 2, shape, nullptr, nullptr, 0, nullptr);
+  if (array == nullptr) throw py::error_already_set();
+  return py::reinterpret_steal<py::array_t<T>>(array);
 }
 
 }  // namespace cloudlink::bindings
