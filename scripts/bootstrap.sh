@@ -44,7 +44,10 @@ fi
 stamp="$venv/.deps-$(sha1sum pyproject.toml | cut -c1-12)-${extra:-none}"
 if [ ! -f "$stamp" ]; then
   "$venv/bin/python" -m pip install -q --upgrade pip
-  "$venv/bin/python" -m pip install -q "scikit-build-core>=0.10" "pybind11>=2.12" numpy
+  # Build tools first: the project and some benchmark anchors (pesq) build
+  # without isolation against them.
+  "$venv/bin/python" -m pip install -q "scikit-build-core>=0.10" "pybind11>=2.12" numpy \
+    setuptools wheel cython
   spec="."
   [ "$extra" = test ] && spec=".[test]"
   [ "$extra" = bench ] && spec=".[test,bench]"

@@ -3,6 +3,13 @@
 #include <opus/opus.h>
 
 namespace cloudlink::audio {
+namespace {
+
+// Most frames one packet may carry: 120 ms of 2.5 ms frames (RFC 6716
+// section 3.2.5).
+constexpr int kMaxFramesPerPacket = 48;
+
+}  // namespace
 
 std::string OpusDecoder::ValidateConfig(int sample_rate_hz, int channels) {
   if (sample_rate_hz != 8000 && sample_rate_hz != 12000 && sample_rate_hz != 16000 &&
@@ -27,7 +34,14 @@ OpusDecoder::~OpusDecoder() {
 
 int OpusDecoder::PacketSamples(const uint8_t* packet, size_t packet_bytes) const {
   if (packet_bytes == 0) return OPUS_INVALID_PACKET;
-  return opus_packet_get_nb_samples(packet, static_cast<opus_int32>(packet_bytes), sample_rate_hz_);
+  // Parse the frame lengths too (RFC 6716 section 3.2), so that a truncated
+  // multi-frame packet is caught here and not only when decoding it.
+  const auto bytes = static_cast<opus_int32>(packet_bytes);
+  const unsigned char* frames[kMaxFramesPerPacket];
+  opus_int16 frame_bytes[kMaxFramesPerPacket];
+  const int frame_count = opus_packet_parse(packet, bytes, nullptr, frames, frame_bytes, nullptr);
+  if (frame_count < 0) return frame_count;
+  return opus_packet_get_nb_samples(packet, bytes, sample_rate_hz_);
 }
 
 int OpusDecoder::DecodeInt16(const uint8_t* packet, size_t packet_bytes, int16_t* pcm,

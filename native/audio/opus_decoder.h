@@ -28,7 +28,7 @@ class OpusDecoder {
   OpusDecoder& operator=(const OpusDecoder&) = delete;
 
   // Samples per channel the packet decodes to at this decoder's rate, or a
-  // negative libopus error for a malformed packet.
+  // negative libopus error for a packet whose framing is malformed.
   int PacketSamples(const uint8_t* packet, size_t packet_bytes) const;
 
   // Decodes `packet` into `pcm` (room for max_samples per channel,
@@ -50,6 +50,8 @@ class OpusDecoder {
   // Forgets all history, as after a sender restart.
   void Reset();
 
+  // False only when libopus could not allocate the decoder.
+  bool ok() const { return decoder_ != nullptr; }
   int sample_rate_hz() const { return sample_rate_hz_; }
   int channels() const { return channels_; }
   // Duration of the last decoded or concealed frame, samples per channel.

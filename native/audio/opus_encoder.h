@@ -52,6 +52,8 @@ class OpusEncoder {
   int SetExpectedLossPct(int loss_pct);
   int SetDtx(bool enabled);
 
+  // False only when libopus could not allocate the encoder.
+  bool ok() const { return encoder_ != nullptr; }
   const OpusEncoderConfig& config() const { return config_; }
   int frame_samples() const { return frame_samples_; }
   // Algorithmic delay added by the encoder, in samples at sample_rate_hz.
