@@ -10,13 +10,10 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 import pytest
-from tests.media.conftest import needs_native
 
 from cloudlink.cli import main
 from cloudlink.media.synthetic import speech_path
 from cloudlink.media.wav import read_wav, write_wav
-
-pytestmark = needs_native("JitterBuffer", "red_pack")
 
 
 @pytest.fixture
@@ -94,7 +91,6 @@ def test_trace_file_drives_the_path(
     assert stats["networkLossPct"] == pytest.approx(300 / 7, abs=2.0)
 
 
-@needs_native("Resampler", "resample")
 def test_a_rate_opus_does_not_code_is_resampled_both_ways(tmp_path: Path) -> None:
     t = np.arange(44100 * 2) / 44100
     tone = (8000 * np.sin(2 * np.pi * 440 * t)).astype(np.int16)

@@ -9,12 +9,9 @@ import time
 from pathlib import Path
 
 import pytest
-from tests.media.conftest import needs_native
 
 from cloudlink.cli import main
 from cloudlink.media.wav import read_wav
-
-pytestmark = needs_native("JitterBuffer", "red_pack", "LevelMeter")
 
 
 def test_json_figures_per_stream(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

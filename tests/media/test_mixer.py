@@ -4,14 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from tests.media.conftest import needs_native
 
 from cloudlink.errors import ConfigError
 from cloudlink.media.frame import AudioFrame
 from cloudlink.media.mixer import Mixer
 from cloudlink.media.synthetic import ToneSource
-
-pytestmark = needs_native("LevelMeter")
 
 
 def _frame(value: int, rate_hz: int = 16000) -> AudioFrame:

@@ -8,7 +8,6 @@ import asyncio
 import numpy as np
 import numpy.typing as npt
 import pytest
-from tests.media.conftest import needs_native
 
 from cloudlink.media.frame import AudioFrame
 from cloudlink.media.playout_clock import PlayoutClock
@@ -18,8 +17,6 @@ from cloudlink.media.send_pipeline import SendPipeline
 from cloudlink.media.simulated_link import place_by_timestamp
 from cloudlink.media.sink import MemorySink
 from cloudlink.media.synthetic import speech_source
-
-pytestmark = needs_native("JitterBuffer", "red_pack")
 
 RATE_HZ = 16000
 

@@ -7,7 +7,6 @@ import asyncio
 
 import numpy as np
 import pytest
-from tests.media.conftest import needs_native
 
 from cloudlink import _native
 from cloudlink.errors import ConfigError
@@ -89,7 +88,6 @@ def test_packetize_works_from_asyncio() -> None:
     assert len(asyncio.run(collect())) == 5
 
 
-@needs_native("red_pack", "red_unpack")
 def test_red_carries_the_previous_packet() -> None:
     frames = list(ToneSource(sample_rate_hz=16000, duration_s=0.06))
     plain = _send(_pipeline(), frames)
@@ -103,7 +101,9 @@ def test_red_carries_the_previous_packet() -> None:
     assert second[1][2] == plain[1].payload
 
 
-@needs_native("EchoCanceller")
+@pytest.mark.skipif(
+    not hasattr(_native, "EchoCanceller"), reason="the echo canceller is not in this build yet"
+)
 def test_echo_canceller_removes_what_is_played() -> None:
     # The microphone hears only the far end, 12 dB down: after the canceller
     # converges, what is sent is far quieter than that echo.

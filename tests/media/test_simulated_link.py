@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 import numpy as np
-from tests.media.conftest import needs_native
 
 from cloudlink.media.network_sim import NetworkConditions
 from cloudlink.media.simulated_link import SimulatedLink, place_by_timestamp
 from cloudlink.media.synthetic import speech_source
-
-pytestmark = needs_native("JitterBuffer", "red_pack")
 
 
 def _link(conditions: NetworkConditions, *, red: bool = True) -> SimulatedLink:

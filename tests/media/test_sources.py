@@ -10,7 +10,6 @@ import av
 import numpy as np
 import numpy.typing as npt
 import pytest
-from tests.media.conftest import needs_native
 
 from cloudlink.errors import ConfigError, MediaFileError
 from cloudlink.media.file_source import AvFileSource, WavSource, open_source
@@ -115,7 +114,6 @@ def test_av_source_refuses_files_without_audio(tmp_path: Path) -> None:
         AvFileSource(path)
 
 
-@needs_native("Resampler")
 def test_av_source_resamples_to_the_rate_asked_for(tmp_path: Path) -> None:
     tone = ToneSource(frequency_hz=440.0, sample_rate_hz=44100, duration_s=0.5)
     _write_flac(tmp_path / "t.flac", _joined(list(tone))[:22050], 44100)
@@ -128,7 +126,6 @@ def test_av_source_resamples_to_the_rate_asked_for(tmp_path: Path) -> None:
     assert np.argmax(spectrum) * 16000 / 6000 == pytest.approx(440.0, abs=5.0)
 
 
-@needs_native("Resampler")
 def test_speech_source_resamples_without_delay() -> None:
     native = _joined(list(speech_source("bob", sample_rate_hz=16000))).astype(np.float64)
     up = _joined(list(speech_source("bob", sample_rate_hz=48000))).astype(np.float64)
