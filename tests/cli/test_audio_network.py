@@ -11,6 +11,7 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 
+from cloudlink import _native
 from cloudlink.cli import main
 from cloudlink.media.synthetic import speech_path
 from cloudlink.media.wav import read_wav, write_wav
@@ -100,6 +101,18 @@ def test_a_rate_opus_does_not_code_is_resampled_both_ways(tmp_path: Path) -> Non
     assert rate_hz == 44100
     assert heard.shape == tone.shape
     assert _snr_db(tone[4410:-4410], heard[4410:-4410]) > 6.0
+
+
+def test_stereo_input_comes_back_stereo(tmp_path: Path) -> None:
+    speech, _ = read_wav(speech_path("carol"))
+    up = _native.resample(speech[:32000], input_rate_hz=16000, output_rate_hz=48000)
+    stereo = np.stack([up, (up // 2).astype(np.int16)], axis=1)
+    write_wav(tmp_path / "in.wav", stereo, 48000)
+    assert main(["audio", "network", str(tmp_path / "in.wav"), "-o", str(tmp_path / "o.wav")]) == 0
+    heard, rate_hz = read_wav(tmp_path / "o.wav")
+    assert (heard.shape, rate_hz) == (stereo.shape, 48000)
+    # Each channel keeps its own level.
+    assert np.abs(heard[:, 0]).mean() > 1.5 * np.abs(heard[:, 1]).mean()
 
 
 def test_console_script_runs_the_command(speech_wav: Path, tmp_path: Path) -> None:
