@@ -17,6 +17,7 @@ from cloudlink.media._framing import check_channels
 from cloudlink.media.frame import AudioFrame, frame_samples
 from cloudlink.media.playout_clock import PlayoutClock
 from cloudlink.media.rtp_payload import RtpPayload
+from cloudlink.media.send_pipeline import SendPipeline
 from cloudlink.media.sink import AudioSink
 
 __all__ = ["ReceivePipeline"]
@@ -101,9 +102,14 @@ class ReceivePipeline:
         sink: AudioSink | Callable[[AudioFrame], None],
         *,
         frames: int | None = None,
+        echo_reference: SendPipeline | None = None,
     ) -> None:
         """Pulls one frame per tick of ``clock`` into ``sink`` (``frames``
-        times, or until cancelled)."""
+        times, or until cancelled); each frame played is also handed to
+        ``echo_reference`` as its echo canceller's far end."""
         write = sink.write if isinstance(sink, AudioSink) else sink
         async for now_ms in clock.ticks(frames):
-            write(self.pull(now_ms))
+            frame = self.pull(now_ms)
+            write(frame)
+            if echo_reference is not None:
+                echo_reference.render(frame)
