@@ -90,3 +90,12 @@ def test_usage_errors_exit_2(argv: list[str]) -> None:
     with pytest.raises(SystemExit) as exited:
         main(["demo", *argv])
     assert exited.value.code == 2
+
+
+def test_default_output_goes_to_out(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert main(["demo", "--duration", "1", "--speakers", "2"]) == 0
+    assert (tmp_path / "out" / "demo-call.wav").is_file()
+    assert "out/demo-call.wav" in capsys.readouterr().out

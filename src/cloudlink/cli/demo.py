@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+from pathlib import Path
 from typing import Any, Final
 
 import numpy as np
@@ -36,6 +37,8 @@ _TAIL_S: Final = 0.5
 # (in packets: a Gilbert-Elliott path as cloudlink.media.network_sim models).
 _MAX_DURATION_S: Final = 600.0
 _BURST_PACKETS: Final = 3.0
+# The listener's audio unless --out says otherwise (out/ is git-ignored).
+_DEFAULT_OUT: Final = Path("out") / "demo-call.wav"
 
 
 def register(subparsers: Any) -> None:
@@ -53,7 +56,9 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--red", action=argparse.BooleanOptionalAction, default=True)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument(
-        "--out", default="cloudlink-demo.wav", metavar="FILE", help="the listener's audio"
+        "--out",
+        metavar="FILE",
+        help=f"where the listener's audio goes (default {_DEFAULT_OUT})",
     )
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     parser.set_defaults(run=run)
@@ -62,6 +67,9 @@ def register(subparsers: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     """Runs the call; returns the exit code."""
     _check(args)
+    if args.out is None:
+        args.out = str(_DEFAULT_OUT)
+        _DEFAULT_OUT.parent.mkdir(parents=True, exist_ok=True)
     names = SPEAKERS[: args.speakers]
     links = {
         name: SimulatedLink.create(
