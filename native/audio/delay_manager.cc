@@ -22,6 +22,10 @@ constexpr double kFallTimeConstantMs = 2000.0;
 // Right after the start the 80 ms guess gives way faster to measurements.
 constexpr double kSettleMs = 2000.0;
 constexpr double kSettleFallTimeConstantMs = 400.0;
+// Lost packets that the repair horizon may leave unrepaired, as a share
+// of all packets: 0.5% (below what listeners notice with Opus concealment,
+// ITU-T G.113 Appendix I gives Ie near 0 for Opus-like codecs at 0.5%).
+constexpr double kResidualLossBudget = 0.005;
 // Lowest target: one 10 ms output frame, so that a frame never waits on a
 // packet that arrives in the same pull period.
 constexpr double kFloorMs = 10.0;
@@ -54,7 +58,7 @@ void DelayManager::Update(double arrival_ms, double media_time_ms) {
 
   // Step 3: rise at once, fall with a time constant.
   if (!first_arrival_ms_) first_arrival_ms_ = arrival_ms;
-  const double quantile_ms = QuantileMs();
+  const double quantile_ms = RawTargetMs();
   if (quantile_ms >= smoothed_ms_) {
     smoothed_ms_ = quantile_ms;
   } else {
@@ -67,13 +71,30 @@ void DelayManager::Update(double arrival_ms, double media_time_ms) {
   if (!last_arrival_ms_ || arrival_ms > *last_arrival_ms_) last_arrival_ms_ = arrival_ms;
 }
 
-double DelayManager::QuantileMs() const {
+double DelayManager::QuantileMs(double q) const {
+  // Linear within the bucket where the cumulative mass crosses q.
   double mass = 0.0;
   for (size_t i = 0; i < histogram_.size(); ++i) {
+    if (mass + histogram_[i] >= q && histogram_[i] > 0.0)
+      return (static_cast<double>(i) + (q - mass) / histogram_[i]) * kBucketMs;
     mass += histogram_[i];
-    if (mass >= kQuantile) return static_cast<double>(i + 1) * kBucketMs;
   }
   return static_cast<double>(histogram_.size()) * kBucketMs;
+}
+
+double DelayManager::RawTargetMs() const {
+  // A lost packet goes unrepaired when its successor is later than the
+  // horizon: with loss rate p and horizon quantile q that happens to a share
+  // p * (1 - q) of packets, held to the budget.
+  const double jitter_ms = QuantileMs(kQuantile);
+  if (repair_lookahead_ms_ <= 0.0 || loss_fraction_ <= kResidualLossBudget) return jitter_ms;
+  const double repair_q = std::min(kQuantile, 1.0 - kResidualLossBudget / loss_fraction_);
+  return std::max(jitter_ms, QuantileMs(repair_q) + repair_lookahead_ms_);
+}
+
+void DelayManager::SetRepairNeed(double loss_fraction, double repair_lookahead_ms) {
+  loss_fraction_ = std::clamp(loss_fraction, 0.0, 1.0);
+  repair_lookahead_ms_ = std::max(0.0, repair_lookahead_ms);
 }
 
 std::optional<double> DelayManager::min_transit_ms() const {
@@ -101,6 +122,8 @@ void DelayManager::ResetStream() {
 
 void DelayManager::Reset() {
   ResetStream();
+  loss_fraction_ = 0.0;
+  repair_lookahead_ms_ = 0.0;
   std::fill(histogram_.begin(), histogram_.end(), 0.0);
   packets_ = 0;
   smoothed_ms_ = kStartDelayMs;

@@ -3,6 +3,13 @@
 // minus the smallest transit over the last 2 s) feeds a histogram that
 // forgets exponentially; the target is a high quantile (95th percentile)
 // of it, raised at once when the quantile rises and lowered slowly.
+//
+// When packets are lost and the stream carries repair data (Opus in-band
+// FEC or RED, both in the packet after the lost one), the target also
+// covers that next packet: a lost packet is repaired only if its successor
+// arrives by the lost one's playout time. The quantile of that second
+// horizon is chosen so that lost-and-unrepaired packets stay within a
+// residual-loss budget: it follows the loss rate.
 
 #ifndef CLOUDLINK_AUDIO_DELAY_MANAGER_H_
 #define CLOUDLINK_AUDIO_DELAY_MANAGER_H_
@@ -29,6 +36,10 @@ class DelayManager {
   // window, or nullopt before the first packet.
   std::optional<double> min_transit_ms() const;
 
+  // Tells how often packets are lost (0..1) and how far ahead the repair
+  // data travels (the packet duration, in ms); 0 turns repair off.
+  void SetRepairNeed(double loss_fraction, double repair_lookahead_ms);
+
   // Relative delay of a packet: its transit minus the window's smallest.
   double RelativeDelayMs(double arrival_ms, double media_time_ms) const;
 
@@ -50,7 +61,10 @@ class DelayManager {
     double transit_ms;
   };
 
-  double QuantileMs() const;
+  // Quantile q of relative delay.
+  double QuantileMs(double q) const;
+  // The quantile target, the repair horizon included.
+  double RawTargetMs() const;
 
   double min_delay_ms_;
   double max_delay_ms_;
@@ -60,6 +74,8 @@ class DelayManager {
   double smoothed_ms_ = kStartDelayMs;
   std::optional<double> first_arrival_ms_;
   std::optional<double> last_arrival_ms_;
+  double loss_fraction_ = 0.0;
+  double repair_lookahead_ms_ = 0.0;
 };
 
 }  // namespace cloudlink::audio

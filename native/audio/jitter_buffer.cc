@@ -24,13 +24,23 @@ constexpr int64_t kRestartProbePackets = 10;
 // Largest payload taken: RFC 6716's 1275 bytes per frame times 3, plus
 // headers, as the Opus binding allows.
 constexpr size_t kMaxPayloadBytes = 4000;
+// Loss is measured over intervals of 50 sequence numbers (1 s of 20 ms
+// packets) and smoothed over about three of them.
+constexpr int64_t kLossIntervalPackets = 50;
+constexpr double kLossSmoothing = 0.3;
+// Repair data counts as present when a tenth of an interval's packets carry
+// it (Opus leaves LBRR out of silent frames).
+constexpr double kRepairableShare = 0.1;
 // Remembered sequence numbers for duplicate detection.
 constexpr int64_t kDuplicateMemoryPackets = 2 * kMaxDropoutPackets;
 
-// Delay control around the target. Stretching starts 10 ms off target; the
-// whole-frame fallbacks (used when the stretcher finds no safe place) need
-// a quiet frame there, or 80 ms of excess to drop one anywhere.
-constexpr double kStretchMarginMs = 10.0;
+// Delay control around the target. Accelerating (by a pitch period) starts
+// 5 ms above it and expanding 10 ms below: late packets cost more than
+// delay. The whole-frame fallbacks, used when the stretcher finds no safe
+// place, need a quiet frame and must not overshoot the target (so a drop
+// needs more than a frame of excess), or 80 ms of excess to drop anywhere.
+constexpr double kAccelerateMarginMs = 5.0;
+constexpr double kExpandMarginMs = 10.0;
 constexpr double kForcedDropMarginMs = 80.0;
 
 double Clamp16(double value) { return std::clamp(value, -32768.0, 32767.0); }
@@ -79,6 +89,9 @@ void JitterBuffer::Reset() {
   stats_ = JitterBufferStats();
   first_sequence_.reset();
   highest_sequence_ = highest_timestamp_ = unique_received_ = expected_before_ = 0;
+  interval_start_sequence_ = interval_start_received_ = interval_repairable_ = 0;
+  loss_fraction_ = 0.0;
+  has_loss_estimate_ = false;
   recent_sequences_.clear();
   restart_candidate_.reset();
   ever_played_ = false;
@@ -135,6 +148,9 @@ bool JitterBuffer::Insert(const uint8_t* payload, size_t payload_bytes, uint16_t
   if (!first_sequence_) {
     first_sequence_ = highest_sequence_ = sequence;
     highest_timestamp_ = media;
+    interval_start_sequence_ = sequence - 1;
+    interval_start_received_ = unique_received_;
+    interval_repairable_ = 0;
   }
   highest_sequence_ = std::max(highest_sequence_, sequence);
   highest_timestamp_ = std::max(highest_timestamp_, media);
@@ -152,6 +168,8 @@ bool JitterBuffer::Insert(const uint8_t* payload, size_t payload_bytes, uint16_t
       0, expected_before_ + (highest_sequence_ - *first_sequence_ + 1) - unique_received_);
   const bool has_fec = OpusPacketInfo::HasInbandFec(primary.data, primary.size);
   if (has_fec || !redundant.empty()) ++stats_.fec_packets_received;
+  UpdateLossEstimate(has_fec || !redundant.empty(),
+                     1000.0 * primary_samples / config_.sample_rate_hz);
 
   // Step 4: every packet, late ones above all, teaches the delay manager.
   delay_manager_.Update(arrival_ms, static_cast<double>(media) * 1000.0 / kRtpClockHz);
@@ -193,6 +211,27 @@ bool JitterBuffer::Insert(const uint8_t* payload, size_t payload_bytes, uint16_t
     packets_.Insert(std::move(copy));
   }
   return true;
+}
+
+void JitterBuffer::UpdateLossEstimate(bool repairable, double packet_ms) {
+  if (repairable) ++interval_repairable_;
+  const int64_t expected = highest_sequence_ - interval_start_sequence_;
+  if (expected < kLossIntervalPackets) return;
+
+  // Loss over the interval; packets still reordered in flight count as
+  // lost for now and as received in the next interval: it evens out.
+  const int64_t received = unique_received_ - interval_start_received_;
+  const double fraction =
+      std::clamp(1.0 - static_cast<double>(received) / static_cast<double>(expected), 0.0, 1.0);
+  loss_fraction_ = has_loss_estimate_
+                       ? (1.0 - kLossSmoothing) * loss_fraction_ + kLossSmoothing * fraction
+                       : fraction;
+  has_loss_estimate_ = true;
+  const bool repair = static_cast<double>(interval_repairable_) >= kRepairableShare * expected;
+  delay_manager_.SetRepairNeed(loss_fraction_, repair ? packet_ms : 0.0);
+  interval_start_sequence_ = highest_sequence_;
+  interval_start_received_ = unique_received_;
+  interval_repairable_ = 0;
 }
 
 bool JitterBuffer::IsPlausible(uint16_t sequence_number, uint32_t timestamp) const {
@@ -477,7 +516,7 @@ void JitterBuffer::AdjustDelay(double now_ms) {
   const int frame = frame_samples();
 
   // Step 1: too late: shorten by a pitch period, or drop a quiet frame.
-  if (excess_ms > kStretchMarginMs) {
+  if (excess_ms > kAccelerateMarginMs) {
     DecodeAhead(input + step_samples_ + frame);
     if (sync_.size() < input) return;
     const int removed = stretcher_.Accelerate(sync_.data(), input, &scratch_);
@@ -488,12 +527,14 @@ void JitterBuffer::AdjustDelay(double now_ms) {
       return;
     }
     const bool quiet = comfort_noise_.IsQuiet(sync_.data(), frame);
-    if (quiet || excess_ms > kForcedDropMarginMs) DropFrame();
+    if ((quiet && excess_ms > kFrameMs + kAccelerateMarginMs / 2) ||
+        excess_ms > kForcedDropMarginMs)
+      DropFrame();
     return;
   }
 
   // Step 2: too early: lengthen by a pitch period, or repeat a quiet frame.
-  if (excess_ms < -kStretchMarginMs) {
+  if (excess_ms < -kExpandMarginMs) {
     DecodeAhead(input + step_samples_ + frame);
     if (sync_.size() < input) return;
     const int added = stretcher_.PreemptiveExpand(sync_.data(), input, &scratch_);

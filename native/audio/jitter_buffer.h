@@ -112,6 +112,8 @@ class JitterBuffer {
   bool HandleImplausible(const uint8_t* payload, size_t payload_bytes, uint16_t sequence_number,
                          uint32_t timestamp, double arrival_ms, int payload_type);
   void StartNewStream();
+  // Updates the loss estimate once an interval of sequence numbers is over.
+  void UpdateLossEstimate(bool repairable, double packet_ms);
   int PacketDuration(const uint8_t* payload, size_t payload_bytes) const;
   int64_t MediaToSamples(int64_t media) const { return media / media_per_sample_; }
 
@@ -155,6 +157,12 @@ class JitterBuffer {
   int64_t expected_before_ = 0;  // packets expected in earlier epochs
   std::set<int64_t> recent_sequences_;
   std::optional<HeldPacket> restart_candidate_;
+  // Loss and repair rates over intervals of sequence numbers.
+  int64_t interval_start_sequence_ = 0;
+  int64_t interval_start_received_ = 0;
+  int64_t interval_repairable_ = 0;
+  double loss_fraction_ = 0.0;
+  bool has_loss_estimate_ = false;
 
   // Playout state.
   bool ever_played_ = false;
