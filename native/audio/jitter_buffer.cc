@@ -312,7 +312,6 @@ bool JitterBuffer::TryStartPlayout(double now_ms) {
 
 void JitterBuffer::Pull(double now_ms, int16_t* out) {
   const int frame = frame_samples();
-  now_ms_ = now_ms;
 
   // Step 1: before the first packet's due time there is silence; while a
   // restarted sender's first packets gather, concealment goes on.
@@ -375,16 +374,10 @@ void JitterBuffer::FillStep() {
       last_decoded_sequence_ && next->sequence == *last_decoded_sequence_ + 1;
 
   // Step 2: concealment played while waiting stands in for the start of
-  // the hole. A packet that came later than that raises the delay only as
-  // far as the target asks; the rest of its lateness is cut from its head.
+  // the hole. A packet that came later than that plays late: the wait has
+  // raised the delay, as in NetEq, and accelerating brings it back down.
   if (waited_media_ > 0) {
-    const int64_t late = waited_media_ - std::max<int64_t>(gap, 0);
-    int64_t covered = waited_media_;
-    if (late > 0) {
-      const double excess_ms = CurrentDelayMs(now_ms_) - target_delay_ms();
-      const auto excess_media = static_cast<int64_t>(std::max(0.0, excess_ms) * kRtpClockHz / 1000);
-      covered = waited_media_ - late + std::min(late, excess_media);
-    }
+    const int64_t covered = std::min(waited_media_, std::max<int64_t>(gap, 0));
     next_media_ += covered;
     play_media_ += static_cast<double>(covered);
     if (sender_silent) stats_.silent_concealed_samples += MediaToSamples(covered);

@@ -174,7 +174,6 @@ class JitterBuffer {
   std::optional<int64_t> last_decoded_sequence_;
   std::optional<int64_t> last_played_media_;
   double current_delay_ms_ = 0.0;
-  double now_ms_ = 0.0;  // wall time of the pull in progress
 
   std::vector<int16_t> decoded_;
   std::vector<int16_t> scratch_;
