@@ -152,6 +152,10 @@ bool JitterBuffer::Insert(const uint8_t* payload, size_t payload_bytes, uint16_t
     interval_start_received_ = unique_received_;
     interval_repairable_ = 0;
   }
+  // Expected packets span the lowest to the highest sequence number seen
+  // (RFC 3550 appendix A.3 counts from the first; a reordered start would
+  // then hide a loss).
+  first_sequence_ = std::min(*first_sequence_, sequence);
   highest_sequence_ = std::max(highest_sequence_, sequence);
   highest_timestamp_ = std::max(highest_timestamp_, media);
 
@@ -205,6 +209,8 @@ bool JitterBuffer::Insert(const uint8_t* payload, size_t payload_bytes, uint16_t
     copy.sequence = sequence - static_cast<int64_t>(redundant.size() - i);
     copy.duration = copy_duration;
     copy.redundant = true;
+    // A copy of audio from before the stream's first packet repairs no loss.
+    copy.repairs_loss = copy.sequence >= *first_sequence_;
     copy.has_fec = OpusPacketInfo::HasInbandFec(block.data, block.size);
     copy.arrival_ms = arrival_ms;
     copy.payload.assign(block.data, block.data + block.size);
@@ -463,7 +469,7 @@ void JitterBuffer::DecodeFirst() {
   const auto origin = packet.redundant ? SampleOrigin::kRecovered : SampleOrigin::kDecoded;
   AppendDecoded(decoded_.data(), samples, cut, {origin, true, packet.arrival_ms});
   next_media_ = packet.timestamp + static_cast<int64_t>(samples) * media_per_sample_;
-  if (packet.redundant) ++stats_.fec_packets_recovered;
+  if (packet.redundant && packet.repairs_loss) ++stats_.fec_packets_recovered;
   last_decoded_sequence_ = packet.sequence;
 }
 
