@@ -571,3 +571,18 @@ def test_min_delay_is_honoured() -> None:
     stats = buffer.stats()
     # The W3C minimum delay ignores the caller's floor.
     assert stats["jitterBufferMinimumDelay"] < stats["jitterBufferTargetDelay"]
+
+
+def test_fec_detection_matches_what_libopus_recovers() -> None:
+    """fecPacketsReceived counts exactly the packets whose in-band FEC
+    decodes to something other than plain concealment."""
+    packets = opus_packets(60, pauses=False)
+    for i in range(1, 60):
+        with_fec, without = _native.OpusDecoder(), _native.OpusDecoder()
+        for p in packets[: i - 1]:
+            with_fec.decode(p)
+            without.decode(p)
+        recovers = not np.array_equal(with_fec.decode_fec(packets[i], 960), without.conceal(960))
+        buffer = _native.JitterBuffer()
+        buffer.insert(packets[i], sequence_number=0, timestamp=0, arrival_time_ms=0.0)
+        assert buffer.stats()["fecPacketsReceived"] == int(recovers), i
