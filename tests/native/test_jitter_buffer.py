@@ -586,3 +586,36 @@ def test_fec_detection_matches_what_libopus_recovers() -> None:
         buffer = _native.JitterBuffer()
         buffer.insert(packets[i], sequence_number=0, timestamp=0, arrival_time_ms=0.0)
         assert buffer.stats()["fecPacketsReceived"] == int(recovers), i
+
+
+@pytest.mark.parametrize("frame_ms", [10, 40, 60])
+def test_other_opus_frame_durations_play_seamlessly(frame_ms: int) -> None:
+    samples = 48 * frame_ms
+    count = 2000 // frame_ms
+    encoder = _native.OpusEncoder(frame_ms=float(frame_ms))
+    t = np.arange(count * samples) / 48000
+    signal = (4000 * np.sin(2 * np.pi * 220 * t)).astype(np.int16)
+    packets = [encoder.encode(f) for f in signal.reshape(count, samples)]
+    arrivals = [Arrival(i * frame_ms + 30.0, p, i, i * samples) for i, p in enumerate(packets)]
+    buffer = _native.JitterBuffer()
+    decoder = _native.OpusDecoder()
+    reference = np.concatenate([decoder.decode(p) for p in packets])
+    assert matches_reference(buffer, arrivals, reference, 180) > 140
+    assert buffer.stats()["concealedSamples"] == 0
+
+
+def test_target_makes_room_for_repair_when_packets_are_lost() -> None:
+    """With 10% loss and FEC in the stream, the target grows by about one
+    packet so that the packet carrying the repair is in time."""
+    packets = opus_packets(500, pauses=False)
+    rng = np.random.default_rng(5)
+    lost = {i for i in range(1, 500) if rng.random() < 0.1}
+    clean = _native.JitterBuffer()
+    play(clean, steady_arrivals(packets), duration_ms=9500)
+    lossy = _native.JitterBuffer()
+    play(lossy, steady_arrivals(packets, skip=lost), duration_ms=9500)
+    assert lossy.target_delay_ms >= max(20.0, clean.target_delay_ms + 10.0)
+    stats = lossy.stats()
+    late_losses = [i for i in lost if i * PACKET_MS < 9000]
+    # Most losses after the first second (when the loss rate is known) are repaired.
+    assert stats["fecPacketsRecovered"] >= 0.4 * len(late_losses)
