@@ -40,17 +40,17 @@ DelayManager::DelayManager(double min_delay_ms, double max_delay_ms)
       histogram_(static_cast<size_t>(max_delay_ms / kBucketMs) + 2, 0.0) {}
 
 void DelayManager::Update(double arrival_ms, double media_time_ms) {
-  // Step 1: slide the transit window (a monotonic queue keeps its minimum
-  // at the front); at least the newest packet stays in it.
+  // Step 1: slide the transit window (at least the newest packet stays).
   const double transit_ms = arrival_ms - media_time_ms;
-  while (!window_.empty() && window_.back().transit_ms >= transit_ms) window_.pop_back();
+  if (!first_arrival_ms_) first_arrival_ms_ = arrival_ms;
+  skew_.Update(arrival_ms, transit_ms);
   window_.push_back({arrival_ms, transit_ms});
   while (window_.size() > 1 && window_.front().arrival_ms < arrival_ms - kTransitWindowMs)
     window_.pop_front();
 
   // Step 2: the histogram forgets a little and takes this packet's relative
   // delay; the first packets weigh more so that it fills quickly.
-  const double relative_ms = transit_ms - window_.front().transit_ms;
+  const double relative_ms = Detrended(arrival_ms, transit_ms) - WindowMinimum();
   const double weight = std::max(1.0 - kForgetFactor, 1.0 / static_cast<double>(packets_ + 1));
   for (double& mass : histogram_) mass *= 1.0 - weight;
   const size_t bucket =
@@ -59,7 +59,6 @@ void DelayManager::Update(double arrival_ms, double media_time_ms) {
   ++packets_;
 
   // Step 3: rise at once, fall with a time constant.
-  if (!first_arrival_ms_) first_arrival_ms_ = arrival_ms;
   const double quantile_ms = RawTargetMs();
   if (quantile_ms >= smoothed_ms_) {
     smoothed_ms_ = quantile_ms;
@@ -99,14 +98,20 @@ void DelayManager::SetRepairNeed(double loss_fraction, double repair_lookahead_m
   repair_lookahead_ms_ = std::max(0.0, repair_lookahead_ms);
 }
 
-std::optional<double> DelayManager::min_transit_ms() const {
-  if (window_.empty()) return std::nullopt;
-  return window_.front().transit_ms;
+double DelayManager::Detrended(double arrival_ms, double transit_ms) const {
+  return transit_ms - skew_.skew() * (arrival_ms - first_arrival_ms_.value_or(arrival_ms));
 }
 
-double DelayManager::RelativeDelayMs(double arrival_ms, double media_time_ms) const {
-  if (window_.empty()) return 0.0;
-  return arrival_ms - media_time_ms - window_.front().transit_ms;
+double DelayManager::WindowMinimum() const {
+  double minimum = Detrended(window_.front().arrival_ms, window_.front().transit_ms);
+  for (const Transit& t : window_)
+    minimum = std::min(minimum, Detrended(t.arrival_ms, t.transit_ms));
+  return minimum;
+}
+
+std::optional<double> DelayManager::min_transit_ms(double now_ms) const {
+  if (window_.empty()) return std::nullopt;
+  return WindowMinimum() + skew_.skew() * (now_ms - first_arrival_ms_.value_or(now_ms));
 }
 
 double DelayManager::minimum_delay_ms() const {
@@ -119,6 +124,8 @@ double DelayManager::target_delay_ms() const {
 
 void DelayManager::ResetStream() {
   window_.clear();
+  skew_.Reset();
+  first_arrival_ms_.reset();
   last_arrival_ms_.reset();
 }
 
@@ -129,7 +136,6 @@ void DelayManager::Reset() {
   std::fill(histogram_.begin(), histogram_.end(), 0.0);
   packets_ = 0;
   smoothed_ms_ = kStartDelayMs;
-  first_arrival_ms_.reset();
 }
 
 }  // namespace cloudlink::audio

@@ -35,10 +35,10 @@ constexpr double kRepairableShare = 0.1;
 constexpr int64_t kDuplicateMemoryPackets = 2 * kMaxDropoutPackets;
 
 // Delay control around the target. Accelerating (by a pitch period) starts
-// 5 ms above it and expanding 10 ms below: late packets cost more than
-// delay. The whole-frame fallbacks, used when the stretcher finds no safe
-// place, need a quiet frame and must not overshoot the target (so a drop
-// needs more than a frame of excess), or 80 ms of excess to drop anywhere.
+// 5 ms above it and expanding 10 ms below (half the target when that is
+// less, so that a small target is not run down to zero before it acts). The whole-frame fallbacks,
+// used when the stretcher finds no safe place, need a quiet frame and must not overshoot the target
+// (so a drop needs more than a frame of excess), or 80 ms of excess to drop anywhere.
 constexpr double kAccelerateMarginMs = 5.0;
 constexpr double kExpandMarginMs = 10.0;
 constexpr double kForcedDropMarginMs = 80.0;
@@ -292,7 +292,7 @@ void JitterBuffer::StartNewStream() {
 // Playing out.
 
 double JitterBuffer::CurrentDelayMs(double now_ms) const {
-  const auto min_transit_ms = delay_manager_.min_transit_ms();
+  const auto min_transit_ms = delay_manager_.min_transit_ms(now_ms);
   if (!min_transit_ms) return 0.0;
   return now_ms - play_media_ * 1000.0 / kRtpClockHz - *min_transit_ms;
 }
@@ -300,7 +300,7 @@ double JitterBuffer::CurrentDelayMs(double now_ms) const {
 bool JitterBuffer::TryStartPlayout(double now_ms) {
   // Playout starts once the earliest packet has waited out the target.
   const BufferedPacket* first = packets_.First();
-  const auto min_transit_ms = delay_manager_.min_transit_ms();
+  const auto min_transit_ms = delay_manager_.min_transit_ms(now_ms);
   if (first == nullptr || !min_transit_ms) return false;
   const double first_ms = static_cast<double>(first->timestamp) * 1000.0 / kRtpClockHz;
   if (now_ms - first_ms - *min_transit_ms < delay_manager_.target_delay_ms()) return false;
@@ -513,37 +513,37 @@ void JitterBuffer::AdjustDelay(double now_ms) {
   const double excess_ms = CurrentDelayMs(now_ms) - target_delay_ms();
   const int input = stretcher_.min_input_samples();
   const int frame = frame_samples();
+  const double expand_margin_ms = std::min(kExpandMarginMs, target_delay_ms() / 2);
+  if (excess_ms <= kAccelerateMarginMs && excess_ms >= -expand_margin_ms) return;
 
-  // Step 1: too late: shorten by a pitch period, or drop a quiet frame.
+  // Step 1: the stretcher needs 30 ms of decoded audio; with less (a short
+  // buffer) only the whole-frame fallbacks can act.
+  DecodeAhead(input);
+  const bool can_stretch = sync_.size() >= input;
+  const bool quiet = sync_.size() >= frame && comfort_noise_.IsQuiet(sync_.data(), frame);
+
+  // Step 2: too late: shorten by a pitch period, or drop a quiet frame.
   if (excess_ms > kAccelerateMarginMs) {
-    DecodeAhead(input + step_samples_ + frame);
-    if (sync_.size() < input) return;
-    const int removed = stretcher_.Accelerate(sync_.data(), input, &scratch_);
+    const int removed = can_stretch ? stretcher_.Accelerate(sync_.data(), input, &scratch_) : 0;
     if (removed > 0) {
       sync_.ReplaceFront(input, scratch_.data(), input - removed);
       play_media_ += static_cast<double>(removed) * media_per_sample_;
       stats_.removed_samples_for_acceleration += removed;
-      return;
-    }
-    const bool quiet = comfort_noise_.IsQuiet(sync_.data(), frame);
-    if ((quiet && excess_ms > kFrameMs + kAccelerateMarginMs / 2) ||
-        excess_ms > kForcedDropMarginMs)
+    } else if ((quiet && excess_ms > kFrameMs + kAccelerateMarginMs / 2) ||
+               excess_ms > kForcedDropMarginMs) {
       DropFrame();
+    }
     return;
   }
 
-  // Step 2: too early: lengthen by a pitch period, or repeat a quiet frame.
-  if (excess_ms < -kExpandMarginMs) {
-    DecodeAhead(input + step_samples_ + frame);
-    if (sync_.size() < input) return;
-    const int added = stretcher_.PreemptiveExpand(sync_.data(), input, &scratch_);
-    if (added > 0) {
-      sync_.ReplaceFront(input, scratch_.data(), input + added);
-      play_media_ -= static_cast<double>(added) * media_per_sample_;
-      stats_.inserted_samples_for_deceleration += added;
-      return;
-    }
-    if (comfort_noise_.IsQuiet(sync_.data(), frame)) RepeatFrame();
+  // Step 3: too early: lengthen by a pitch period, or repeat a quiet frame.
+  const int added = can_stretch ? stretcher_.PreemptiveExpand(sync_.data(), input, &scratch_) : 0;
+  if (added > 0) {
+    sync_.ReplaceFront(input, scratch_.data(), input + added);
+    play_media_ -= static_cast<double>(added) * media_per_sample_;
+    stats_.inserted_samples_for_deceleration += added;
+  } else if (quiet) {
+    RepeatFrame();
   }
 }
 
