@@ -119,6 +119,8 @@ def run_ours(
 ) -> tuple[Outcome, dict[str, float]]:
     buffer = _native.JitterBuffer(red_payload_type=RED_PT if red else None)
     events = sorted((a, i) for i, a in enumerate(arrivals) if a is not None)
+    last_timestamp = (len(packets) - 1) * PACKET_SAMPLES
+    at_end: dict[str, int | float] | None = None
     out: list[npt.NDArray[np.int16]] = []
     empty = 0
     started = False
@@ -153,11 +155,13 @@ def run_ours(
         frame = buffer.pull(now_ms)
         if buffer.playout_timestamp is not None:
             started = True
+            if at_end is None and buffer.playout_timestamp >= last_timestamp:
+                at_end = buffer.stats()  # before the drained tail is concealed
         if started:
             empty += int(not frame.any())
         out.append(frame)
         now_ms += 10.0
-    stats = buffer.stats()
+    stats = at_end or buffer.stats()
     emitted = max(1, int(stats["jitterBufferEmittedCount"]))
     delay_ms = 1000.0 * float(stats["jitterBufferDelay"]) / emitted
     pcm = np.concatenate(out).astype(np.float64)

@@ -83,6 +83,8 @@ double DelayManager::QuantileMs(double q) const {
   return static_cast<double>(histogram_.size()) * kBucketMs;
 }
 
+// TODO(#2): the repair horizon is one packet; RED with two or more copies
+// could repair bursts with a longer one when losses come in bursts.
 double DelayManager::RawTargetMs() const {
   // A lost packet goes unrepaired when its successor is later than the
   // horizon: with loss rate p and horizon quantile q that happens to a share

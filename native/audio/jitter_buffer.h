@@ -2,17 +2,22 @@
 // WebRTC NetEq: RTP payloads come in any order and are played out on a
 // steady clock, exactly one 10 ms frame per pull. Lost packets are
 // recovered from the next packet's in-band FEC (RFC 6716 section 2.1.7) or
-// from RED redundancy (RFC 2198) and otherwise concealed; the playout delay
-// follows a target set from measured jitter (DelayManager) by time
-// stretching (TimeStretcher). RTP timestamps run at 48 kHz (RFC 7587).
+// from RED redundancy (RFC 2198) and otherwise concealed (Concealment); the
+// playout delay follows a target set from measured jitter and loss
+// (DelayManager) by time stretching (TimeStretcher), or by dropping and
+// repeating quiet frames where the stretcher finds no place. RTP
+// timestamps run at 48 kHz (RFC 7587).
 //
 // Playout model: media time T (RTP timestamp) plays at wall time
 // T / 48 + offset. The current delay is that offset minus the smallest
 // recent transit time, so a packet with relative arrival delay d arrives in
-// time exactly when d <= current delay; the target is the 95th percentile
-// of d. When nothing is buffered at all the buffer conceals without
-// advancing media time (waiting: the delay grows); a hole with later audio
-// already buffered is declared lost and filled at once.
+// time exactly when d <= current delay; the target is a high quantile of d.
+// When nothing is buffered at all the buffer conceals without advancing
+// media time (it waits: a late packet then plays late and the delay has
+// grown, as in NetEq); a hole with later audio already buffered is declared
+// lost and repaired or concealed at once. A sequence number that stays
+// continuous across a timestamp hole marks DTX: the hole is comfort noise,
+// counted as silent concealment and not as loss.
 
 #ifndef CLOUDLINK_AUDIO_JITTER_BUFFER_H_
 #define CLOUDLINK_AUDIO_JITTER_BUFFER_H_
