@@ -53,8 +53,9 @@ void DelayManager::Update(double arrival_ms, double media_time_ms) {
   const double relative_ms = Detrended(arrival_ms, transit_ms) - WindowMinimum();
   const double weight = std::max(1.0 - kForgetFactor, 1.0 / static_cast<double>(packets_ + 1));
   for (double& mass : histogram_) mass *= 1.0 - weight;
-  const size_t bucket =
-      std::min(histogram_.size() - 1, static_cast<size_t>(std::max(0.0, relative_ms) / kBucketMs));
+  // (clamped as a double first: an absurd arrival time must not overflow)
+  const double last_bucket = static_cast<double>(histogram_.size() - 1);
+  const auto bucket = static_cast<size_t>(std::clamp(relative_ms / kBucketMs, 0.0, last_bucket));
   histogram_[bucket] += weight;
   ++packets_;
 

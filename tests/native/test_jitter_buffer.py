@@ -630,3 +630,14 @@ def test_target_makes_room_for_repair_when_packets_are_lost() -> None:
     later = [i for i in lost if 2000 < i * PACKET_MS < 9000 and i - 1 not in lost]
     stats = lossy.stats()
     assert stats["fecPacketsRecovered"] >= len(later)
+
+
+def test_absurd_arrival_times_are_survived() -> None:
+    packets = opus_packets(40)
+    buffer = _native.JitterBuffer()
+    for i, arrival in enumerate([1e300, -1e300, 1e15, -1e15, 0.0, 5e307] * 6):
+        buffer.insert(packets[i], sequence_number=i, timestamp=i * 960, arrival_time_ms=arrival)
+        assert buffer.pull(float(i * 10)).shape == (480,)
+    for now_ms in (1e300, -1e300, 0.0):
+        assert buffer.pull(now_ms).shape == (480,)
+    assert 0.0 <= buffer.target_delay_ms <= 2000.0
