@@ -526,7 +526,7 @@ void JitterBuffer::AdjustDelay(double now_ms) {
   // Step 2: too late: shorten by a pitch period, or drop a quiet frame.
   if (excess_ms > kAccelerateMarginMs) {
     const int removed = can_stretch ? stretcher_.Accelerate(sync_.data(), input, &scratch_) : 0;
-    if (removed > 0) {
+    if (removed > 0 && StretchedTo(input - removed)) {
       sync_.ReplaceFront(input, scratch_.data(), input - removed);
       play_media_ += static_cast<double>(removed) * media_per_sample_;
       stats_.removed_samples_for_acceleration += removed;
@@ -542,13 +542,21 @@ void JitterBuffer::AdjustDelay(double now_ms) {
 
   // Step 3: too early: lengthen by a pitch period, or repeat a quiet frame.
   const int added = can_stretch ? stretcher_.PreemptiveExpand(sync_.data(), input, &scratch_) : 0;
-  if (added > 0) {
+  if (added > 0 && StretchedTo(input + added)) {
     sync_.ReplaceFront(input, scratch_.data(), input + added);
     play_media_ -= static_cast<double>(added) * media_per_sample_;
     stats_.inserted_samples_for_deceleration += added;
   } else if (quiet) {
     RepeatFrame();
   }
+}
+
+bool JitterBuffer::StretchedTo(int samples) const {
+  // The stretcher's output must hold what it claims (and stay within sense:
+  // a removal of at most the input, an addition of at most the input).
+  const int input = stretcher_.min_input_samples();
+  return samples > 0 && samples <= 2 * input &&
+         scratch_.size() == static_cast<size_t>(samples) * config_.channels;
 }
 
 void JitterBuffer::DropFrame() {

@@ -136,6 +136,8 @@ class JitterBuffer {
   void ConcealWhileWaiting();
   void AdjustDelay(double now_ms);
   void DecodeAhead(int samples);
+  // True when the stretcher's output in scratch_ holds `samples` per channel.
+  bool StretchedTo(int samples) const;
   void DropFrame();
   void RepeatFrame();
   void Emit(double now_ms, int16_t* out);
