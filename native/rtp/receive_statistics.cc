@@ -15,6 +15,12 @@ constexpr double kJitterGain = 1.0 / 16;               // RFC 3550 6.4.1: J += (
 constexpr int64_t kMaxCumulativeLost = (1 << 23) - 1;  // 24-bit signed field
 constexpr double kDlsrUnitsPerMs = 65536.0 / 1000;     // DLSR counts 1/65536 s
 
+// The history slot of an unwrapped sequence number, which may be negative
+// (a packet older than the first one).
+size_t Slot(int64_t sequence, int64_t slots) {
+  return static_cast<size_t>(((sequence % slots) + slots) % slots);
+}
+
 }  // namespace
 
 std::string ReceiveStatistics::ValidateConfig(int clock_rate_hz) {
@@ -41,7 +47,7 @@ void ReceiveStatistics::Restart(int64_t sequence) {
   highest_ = sequence;
   bad_sequence_.reset();
   std::fill(history_.begin(), history_.end(), false);
-  history_[sequence % kHistoryPackets] = true;
+  history_[Slot(sequence, kHistoryPackets)] = true;
   packets_received_ = 0;
   packets_duplicated_ = 0;
   bytes_received_ = 0;
@@ -53,14 +59,14 @@ void ReceiveStatistics::Restart(int64_t sequence) {
 void ReceiveStatistics::Advance(int64_t sequence) {
   // Clear the history slots the window moves over, then mark this one.
   const int64_t first = std::max(*highest_ + 1, sequence - kHistoryPackets + 1);
-  for (int64_t s = first; s < sequence; ++s) history_[s % kHistoryPackets] = false;
-  history_[sequence % kHistoryPackets] = true;
+  for (int64_t s = first; s < sequence; ++s) history_[Slot(s, kHistoryPackets)] = false;
+  history_[Slot(sequence, kHistoryPackets)] = true;
   highest_ = sequence;
 }
 
 bool ReceiveStatistics::SeenBefore(int64_t sequence) {
   // Only called within kMaxMisorder < kHistoryPackets of the highest.
-  const size_t slot = static_cast<size_t>(sequence % kHistoryPackets);
+  const size_t slot = Slot(sequence, kHistoryPackets);
   if (history_[slot]) return true;
   history_[slot] = true;
   return false;
