@@ -11,10 +11,11 @@ namespace cloudlink::rtp {
 
 namespace {
 
-constexpr int kRtpVersion = 2;            // RFC 3550 section 5.1
-constexpr int kOneByteReservedId = 15;    // RFC 8285 section 4.2: stop parsing here
-constexpr size_t kWordBytes = 4;          // lengths count 32-bit words
-constexpr size_t kMaxPaddingBytes = 255;  // the count is one byte
+constexpr int kRtpVersion = 2;                 // RFC 3550 section 5.1
+constexpr int kOneByteReservedId = 15;         // RFC 8285 section 4.2: stop parsing here
+constexpr size_t kWordBytes = 4;               // lengths count 32-bit words
+constexpr size_t kMaxPaddingBytes = 255;       // the count is one byte
+constexpr size_t kMaxExtensionWords = 0xffff;  // the 16-bit length field
 
 bool Fail(std::string* error, std::string reason) {
   *error = std::move(reason);
@@ -173,8 +174,9 @@ std::string RtpPacket::Serialize(std::vector<uint8_t>* out) const {
   const bool two_byte = two_byte_extensions || !FitsOneByte(extensions);
   if (std::string reason = CheckExtensions(extensions, two_byte); !reason.empty()) return reason;
   if (extensions.empty() && other_extension_profile &&
-      other_extension_data.size() % kWordBytes != 0)
-    return "a header extension of another profile must be whole 32-bit words, got " +
+      (other_extension_data.size() % kWordBytes != 0 ||
+       other_extension_data.size() > kMaxExtensionWords * kWordBytes))
+    return "a header extension of another profile must be 0..65535 whole 32-bit words, got " +
            std::to_string(other_extension_data.size()) + " bytes";
 
   // Step 2: the fixed header and the CSRCs.
@@ -204,13 +206,18 @@ std::string RtpPacket::Serialize(std::vector<uint8_t>* out) const {
       out->insert(out->end(), extension.data.begin(), extension.data.end());
     }
     while ((out->size() - block_start) % kWordBytes != 0) out->push_back(0);
-    WriteU16At(out, length_pos, (out->size() - block_start) / kWordBytes);
+    const size_t block_words = (out->size() - block_start) / kWordBytes;
+    if (block_words > kMaxExtensionWords) {
+      out->resize(start);
+      return "header extensions of " + std::to_string(block_words) +
+             " words exceed the 16-bit length field";
+    }
+    WriteU16At(out, length_pos, block_words);
   } else if (other_extension_profile) {
     AppendU16(out, *other_extension_profile);
     AppendU16(out, other_extension_data.size() / kWordBytes);
     out->insert(out->end(), other_extension_data.begin(), other_extension_data.end());
   }
-  if (out->size() - start > 0xffff * kWordBytes) return "header extension is too long";
 
   // Step 4: payload, then padding ending in its own count.
   out->insert(out->end(), payload.begin(), payload.end());

@@ -16,7 +16,9 @@ PLAIN = bytes.fromhex("80e0123411223344aabbccdd") + b"hi"
 
 # X=1, one-byte form (RFC 8285 4.2): 0xBEDE, 2 words; id 1 L=0 [0x80],
 # id 2 L=3 [01 02 03 04], one padding byte.
-ONE_BYTE = bytes.fromhex("906f0001000000020000000b" "bede0002" "1080" "2301020304" "00") + b"p"
+ONE_BYTE = (
+    bytes.fromhex("906f0001000000020000000b" + "bede0002" + "1080" + "2301020304" + "00") + b"p"
+)
 
 # X=1, two-byte form (RFC 8285 4.3) with appbits 5: 0x1005, 2 words;
 # id 1 len 0, id 0x10 len 2 [aa bb], padding to the word.
