@@ -11,8 +11,9 @@ namespace cloudlink::rtp {
 
 namespace {
 
-constexpr int kMaxRetries = 100;           // beyond this a stream is better repaired by a keyframe
-constexpr int kMaxMissingPackets = 32768;  // half the sequence space: more is a restart
+constexpr int kMaxRetries = 100;          // beyond this a stream is better repaired by a keyframe
+constexpr int kMaxMissingPackets = 3000;  // a longer gap is a restart (kMaxDropout)
+constexpr int64_t kMaxDropout = 3000;     // RFC 3550 appendix A.1 MAX_DROPOUT
 
 }  // namespace
 
@@ -22,7 +23,7 @@ std::string NackTracker::ValidateConfig(const NackTrackerConfig& config) {
   if (!std::isfinite(config.max_age_ms) || config.max_age_ms <= 0)
     return "max_age_ms must be a positive number, got " + std::to_string(config.max_age_ms);
   if (config.max_missing_packets < 1 || config.max_missing_packets > kMaxMissingPackets)
-    return "max_missing_packets must be within 1..32768, got " +
+    return "max_missing_packets must be within 1..3000, got " +
            std::to_string(config.max_missing_packets);
   return "";
 }
@@ -59,9 +60,18 @@ bool NackTracker::OnPacket(uint16_t sequence_number, double now_ms) {
     return true;
   }
 
-  // Step 2: a packet ahead opens a gap; only the newest max_missing_packets
-  // of a long gap are tracked, the rest are given up at once.
+  // Step 2: a jump too far ahead is a restart of the sender (RFC 3550 A.1):
+  // what was missing is given up, and the stream goes on from here.
   const int64_t gap = sequence - *highest_ - 1;
+  if (gap >= kMaxDropout) {
+    packets_abandoned_ += static_cast<int64_t>(missing_.size());
+    missing_.clear();
+    highest_ = sequence;
+    return false;
+  }
+
+  // Step 3: a packet ahead opens a gap; only the newest max_missing_packets
+  // of a long gap are tracked, the rest are given up at once.
   const int64_t tracked = std::min<int64_t>(gap, config_.max_missing_packets);
   packets_abandoned_ += gap - tracked;
   for (int64_t s = sequence - tracked; s < sequence; ++s)

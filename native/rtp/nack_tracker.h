@@ -3,6 +3,8 @@
 // sequence numbers are requested at once, then again each round-trip time
 // until they arrive, until max_retries requests were sent, or until they
 // are older than max_age_ms (a retransmission would come too late to play).
+// A jump of 3000 or more ahead is taken as a restart of the sender (RFC 3550
+// appendix A.1): what was missing is given up.
 
 #ifndef CLOUDLINK_RTP_NACK_TRACKER_H_
 #define CLOUDLINK_RTP_NACK_TRACKER_H_
@@ -20,7 +22,7 @@ namespace cloudlink::rtp {
 struct NackTrackerConfig {
   int max_retries = 10;            // requests per sequence number
   double max_age_ms = 1000.0;      // since the gap was seen
-  int max_missing_packets = 1000;  // the oldest beyond this are given up
+  int max_missing_packets = 1000;  // 1..3000; the oldest beyond this are given up
 };
 
 class NackTracker {

@@ -20,6 +20,9 @@ constexpr size_t kSenderInfoBytes = 24;                // SSRC + NTP + RTP ts + 
 constexpr size_t kFeedbackBytes = 8;                   // sender SSRC + media SSRC (RFC 4585 6.1)
 constexpr size_t kFirEntryBytes = 8;                   // SSRC + seq + 3 reserved (RFC 5104 4.3.1.1)
 constexpr int kMaxCount = 31;                          // the 5-bit count field
+constexpr uint8_t kPaddingBit = 0x20;                  // RFC 3550 section 6.4.1
+constexpr size_t kMaxLengthWords = 0xffff;             // the 16-bit length field
+constexpr size_t kMaxBodyBytes = kMaxLengthWords * 4;  // header word excluded
 constexpr int kNackFormat = 1;                         // RFC 4585 section 6.2.1
 constexpr int kPliFormat = 1;                          // RFC 4585 section 6.3.1
 constexpr int kFirFormat = 4;                          // RFC 5104 section 4.3.1
@@ -244,9 +247,17 @@ size_t StartPacket(Bytes* out, int count, int type) {
   return start;
 }
 
-void FinishPacket(Bytes* out, size_t start) {
+// Fills the length field; a packet too long for it is taken back out.
+std::string FinishPacket(Bytes* out, size_t start) {
   while ((out->size() - start) % kWordBytes != 0) out->push_back(0);
-  WriteU16At(out, start + 2, (out->size() - start) / kWordBytes - 1);
+  const size_t length_words = (out->size() - start) / kWordBytes - 1;
+  if (length_words > kMaxLengthWords) {
+    out->resize(start);
+    return "an RTCP packet holds at most 65535 words after its header, got " +
+           std::to_string(length_words);
+  }
+  WriteU16At(out, start + 2, length_words);
+  return "";
 }
 
 std::string CheckCount(size_t count, const char* what) {
@@ -286,8 +297,7 @@ std::string Write(const SenderReport& sr, Bytes* out) {
   AppendU32(out, sr.packet_count);
   AppendU32(out, sr.octet_count);
   if (auto reason = WriteReportBlocks(sr.report_blocks, out); !reason.empty()) return reason;
-  FinishPacket(out, start);
-  return "";
+  return FinishPacket(out, start);
 }
 
 std::string Write(const ReceiverReport& rr, Bytes* out) {
@@ -296,8 +306,7 @@ std::string Write(const ReceiverReport& rr, Bytes* out) {
   const size_t start = StartPacket(out, rr.report_blocks.size(), RtcpCompound::kReceiverReportType);
   AppendU32(out, rr.ssrc);
   if (auto reason = WriteReportBlocks(rr.report_blocks, out); !reason.empty()) return reason;
-  FinishPacket(out, start);
-  return "";
+  return FinishPacket(out, start);
 }
 
 std::string Write(const Sdes& sdes, Bytes* out) {
@@ -318,8 +327,7 @@ std::string Write(const Sdes& sdes, Bytes* out) {
     out->push_back(kSdesEnd);
     while ((out->size() - start) % kWordBytes != 0) out->push_back(0);
   }
-  FinishPacket(out, start);
-  return "";
+  return FinishPacket(out, start);
 }
 
 std::string Write(const Bye& bye, Bytes* out) {
@@ -332,8 +340,7 @@ std::string Write(const Bye& bye, Bytes* out) {
     out->push_back(static_cast<uint8_t>(bye.reason.size()));
     out->insert(out->end(), bye.reason.begin(), bye.reason.end());
   }
-  FinishPacket(out, start);
-  return "";
+  return FinishPacket(out, start);
 }
 
 std::string Write(const Nack& nack, Bytes* out) {
@@ -361,16 +368,14 @@ std::string Write(const Nack& nack, Bytes* out) {
     mask = 0;
   }
   AppendU32(out, (static_cast<uint32_t>(pid) << 16) | mask);
-  FinishPacket(out, start);
-  return "";
+  return FinishPacket(out, start);
 }
 
 std::string Write(const Pli& pli, Bytes* out) {
   const size_t start = StartPacket(out, kPliFormat, RtcpCompound::kPayloadFeedbackType);
   AppendU32(out, pli.sender_ssrc);
   AppendU32(out, pli.media_ssrc);
-  FinishPacket(out, start);
-  return "";
+  return FinishPacket(out, start);
 }
 
 std::string Write(const Fir& fir, Bytes* out) {
@@ -386,8 +391,7 @@ std::string Write(const Fir& fir, Bytes* out) {
     out->push_back(static_cast<uint8_t>(entry.sequence_number));
     AppendU24(out, 0);
   }
-  FinishPacket(out, start);
-  return "";
+  return FinishPacket(out, start);
 }
 
 std::string Write(const Remb& remb, Bytes* out) {
@@ -405,8 +409,7 @@ std::string Write(const Remb& remb, Bytes* out) {
   out->push_back(static_cast<uint8_t>(remb.ssrcs.size()));
   AppendU24(out, (static_cast<uint32_t>(exponent) << kRembMantissaBits) | mantissa);
   for (uint32_t ssrc : remb.ssrcs) AppendU32(out, ssrc);
-  FinishPacket(out, start);
-  return "";
+  return FinishPacket(out, start);
 }
 
 std::string Write(const RtcpUnknown& unknown, Bytes* out) {
@@ -414,13 +417,20 @@ std::string Write(const RtcpUnknown& unknown, Bytes* out) {
     return "packet_type must be within 0..255, got " + std::to_string(unknown.packet_type);
   if (unknown.count < 0 || unknown.count > kMaxCount)
     return "count must be within 0..31, got " + std::to_string(unknown.count);
-  if (unknown.body.size() % kWordBytes != 0)
-    return "an RTCP body must be whole 32-bit words, got " + std::to_string(unknown.body.size()) +
-           " bytes";
+  if (unknown.body.size() > kMaxBodyBytes)
+    return "an RTCP body holds at most 262140 bytes, got " + std::to_string(unknown.body.size());
   const size_t start = StartPacket(out, unknown.count, unknown.packet_type);
   out->insert(out->end(), unknown.body.begin(), unknown.body.end());
-  FinishPacket(out, start);
-  return "";
+
+  // A body that is not whole words gets RFC 3550 padding (P bit, zeros, a
+  // count), which the parser strips again.
+  const size_t padding = (kWordBytes - unknown.body.size() % kWordBytes) % kWordBytes;
+  if (padding) {
+    (*out)[start] |= kPaddingBit;
+    out->insert(out->end(), padding - 1, 0);
+    out->push_back(static_cast<uint8_t>(padding));
+  }
+  return FinishPacket(out, start);
 }
 
 }  // namespace
@@ -447,7 +457,7 @@ std::optional<std::vector<RtcpPacket>> RtcpCompound::Parse(const uint8_t* data, 
                       std::to_string(pos));
       return std::nullopt;
     }
-    const bool has_padding = (header[0] & 0x20) != 0;
+    const bool has_padding = (header[0] & kPaddingBit) != 0;
     const int count = header[0] & 0x1f;
     const int type = header[1];
     const size_t packet_bytes = (ReadU16(header + 2) + size_t{1}) * kWordBytes;

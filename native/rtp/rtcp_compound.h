@@ -33,7 +33,9 @@ class RtcpCompound {
                                                       std::string* error);
 
   // Appends the wire form of `packets` to `out`, in order. Returns an empty
-  // string on success, else a message naming the field that does not fit.
+  // string on success, else a message naming the field that does not fit
+  // (`out` may then end in a partial packet). An RtcpUnknown body that is
+  // not whole words is written with RFC 3550 padding.
   static std::string Serialize(const std::vector<RtcpPacket>& packets, std::vector<uint8_t>* out);
 };
 

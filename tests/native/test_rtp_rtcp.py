@@ -180,6 +180,14 @@ def test_padding_is_removed_from_the_last_packet() -> None:
     assert rr.ssrc == 0x11223344
 
 
+def test_unknown_body_of_odd_length_is_padded_and_round_trips() -> None:
+    data = _native.RtcpUnknown(packet_type=204, count=3, body=b"abcde").serialize()
+    assert data == bytes.fromhex("a3cc0002") + b"abcde" + bytes.fromhex("000003")
+    (parsed,) = _native.parse_rtcp(data)
+    assert isinstance(parsed, _native.RtcpUnknown)
+    assert (parsed.packet_type, parsed.count, parsed.body) == (204, 3, b"abcde")
+
+
 def test_is_rtcp_packet_demultiplexes_by_the_second_byte() -> None:
     assert _native.is_rtcp_packet(SR)
     assert _native.is_rtcp_packet(PLI)
@@ -253,7 +261,11 @@ def test_a_malformed_packet_rejects_the_whole_compound() -> None:
         (_native.RtcpFir(), "at least one"),
         (_native.RtcpFir(entries=[(1, 256)]), "0..255"),
         (_native.RtcpRemb(ssrcs=list(range(256))), "at most 255"),
-        (_native.RtcpUnknown(packet_type=204, body=b"abc"), "whole 32-bit words"),
+        (_native.RtcpUnknown(packet_type=204, body=bytes(262141)), "at most 262140"),
+        (
+            _native.RtcpSdes(chunks=[_native.RtcpSdesChunk(items=[(2, bytes(255))] * 1100)]),
+            "at most 65535 words",
+        ),
         (_native.RtcpUnknown(packet_type=204, count=32), "count"),
     ],
 )

@@ -338,7 +338,7 @@ def test_nack_tracker_rejects_bad_values() -> None:
     with pytest.raises(ValueError, match="max_age_ms"):
         _native.NackTracker(max_age_ms=0)
     with pytest.raises(ValueError, match="max_missing_packets"):
-        _native.NackTracker(max_missing_packets=40_000)
+        _native.NackTracker(max_missing_packets=3001)
     tracker = _native.NackTracker()
     with pytest.raises(ValueError, match="sequence_number"):
         tracker.on_packet(-1, now_ms=0)
@@ -348,15 +348,33 @@ def test_nack_tracker_rejects_bad_values() -> None:
         tracker.nack_list(float("inf"), rtt_ms=1)
 
 
+def test_a_jump_of_3000_or_more_is_a_restart() -> None:
+    tracker = _native.NackTracker()
+    for sequence in [0, 1, 4]:
+        tracker.on_packet(sequence, now_ms=0)
+    assert tracker.missing == [2, 3]
+    tracker.on_packet(3005, now_ms=10)
+    assert tracker.missing == []
+    assert tracker.packets_abandoned == 2
+    tracker.on_packet(3008, now_ms=20)
+    assert tracker.missing == [3006, 3007]
+
+
 @settings(max_examples=100, deadline=None)
-@given(st.lists(st.integers(0, 65535), min_size=1, max_size=100), st.floats(1, 500))
-def test_nack_lists_hold_only_missing_numbers(arrivals: list[int], rtt_ms: float) -> None:
+@given(
+    st.integers(0, 65535),
+    st.lists(st.integers(-40, 60), min_size=1, max_size=150),
+    st.floats(1, 500),
+)
+def test_nack_lists_hold_only_missing_numbers(first: int, steps: list[int], rtt_ms: float) -> None:
     tracker = _native.NackTracker(max_retries=5)
     received: set[int] = set()
-    for index, sequence in enumerate(arrivals):
-        tracker.on_packet(sequence, now_ms=index * 10.0)
-        received.add(sequence)
+    sequence = first
+    for index, step in enumerate(steps):
+        sequence += step
+        tracker.on_packet(sequence % 65536, now_ms=index * 10.0)
+        received.add(sequence % 65536)
         requested = tracker.nack_list(index * 10.0, rtt_ms=rtt_ms)
         assert not received & set(requested)
         assert len(requested) == len(set(requested))
-        assert tracker.missing_count <= 1000
+        assert set(requested) <= set(tracker.missing)
