@@ -1,8 +1,9 @@
 // Python face of the RTP subsystem: RtpPacket (RFC 3550, RFC 8285), the
 // RTCP packets with parse_rtcp / serialize_rtcp (RFC 3550, RFC 4585,
 // RFC 5104, REMB), SequenceUnwrapper, ReceiveStatistics and NackTracker.
-// Parsing a packet costs well under a microsecond, less than releasing and
-// taking back the GIL, so every call here keeps it.
+// A call costs about a microsecond, most of it the Python call itself;
+// releasing the GIL would add to that and free the interpreter for too short
+// a time to matter, so every call here keeps it.
 
 #include <pybind11/stl.h>
 

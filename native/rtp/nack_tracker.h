@@ -36,6 +36,9 @@ class NackTracker {
   // that was being tracked (a recovery).
   bool OnPacket(uint16_t sequence_number, double now_ms);
 
+  // TODO(#3): a gap is requested at once, with no wait for packets merely
+  // reordered; each reordering then costs one spurious NACK (and its
+  // retransmission) until a reorder-aware delay is added.
   // The sequence numbers to request at now_ms, oldest first: those never
   // requested and those whose last request is at least rtt_ms old. Drops
   // (and counts as abandoned) those past their retries or their age.

@@ -32,6 +32,8 @@ class ReceiveStatistics {
 
   ReceiveStatistics(uint32_t ssrc, int clock_rate_hz);
 
+  // TODO(#3): the first packet is trusted at once (no RFC 3550 A.1
+  // probation); with SRTP authenticating packets the probation buys little.
   // Counts one received packet. `payload_bytes` feeds bytes_received.
   // Returns false when the packet was not counted as new: a duplicate
   // (counted in packets_duplicated) or the first packet after a jump

@@ -59,6 +59,8 @@ class RtpPacket {
   std::vector<uint32_t> csrcs;
   std::vector<HeaderExtension> extensions;
   // Written in the two-byte form even when every element fits one byte.
+  // TODO(#3): the two-byte profile's 4 appbits are read but not kept, so a
+  // rewritten packet sends them as zero; no user of them is known.
   bool two_byte_extensions = false;
   // A header extension whose profile is neither RFC 8285 form is kept whole
   // (profile and data words) so that it is written back unchanged.
