@@ -40,6 +40,7 @@ using rtp::Sdes;
 using rtp::SdesChunk;
 using rtp::SenderReport;
 using rtp::SequenceUnwrapper;
+using rtp::TransportFeedback;
 
 constexpr int64_t kMaxU16 = 0xffff;
 constexpr int64_t kMaxU32 = 0xffffffffLL;
@@ -258,6 +259,7 @@ RtcpPacket ToRtcpPacket(const py::handle& item) {
   if (py::isinstance<Pli>(item)) return item.cast<Pli>();
   if (py::isinstance<Fir>(item)) return item.cast<Fir>();
   if (py::isinstance<Remb>(item)) return item.cast<Remb>();
+  if (py::isinstance<TransportFeedback>(item)) return item.cast<TransportFeedback>();
   if (py::isinstance<RtcpUnknown>(item)) return item.cast<RtcpUnknown>();
   throw py::type_error("an RTCP packet must be one of the Rtcp* classes, got " +
                        py::str(py::type::of(item)).cast<std::string>());
@@ -509,9 +511,36 @@ void BindFeedback(py::module_& m) {
       [](Remb& r, const std::vector<int64_t>& v) { r.ssrcs = ToSsrcs(v, "ssrc"); });
   remb.def("serialize", &SerializeOne<Remb>);
 
+  py::class_<TransportFeedback> twcc(
+      m, "RtcpTransportFeedback",
+      "Transport-wide congestion control feedback (draft-holmer-rmcat-transport-wide-cc-"
+      "extensions-01 section 3.1; type 205, FMT 15).");
+  twcc.def(
+      py::init([](int64_t sender_ssrc, int64_t media_ssrc, int64_t base_sequence,
+                  int64_t feedback_count, std::vector<std::optional<int64_t>> arrival_times_us) {
+        TransportFeedback f;
+        f.sender_ssrc = static_cast<uint32_t>(CheckRange(sender_ssrc, kMaxU32, "sender_ssrc"));
+        f.media_ssrc = static_cast<uint32_t>(CheckRange(media_ssrc, kMaxU32, "media_ssrc"));
+        f.base_sequence = static_cast<int>(CheckRange(base_sequence, kMaxU16, "base_sequence"));
+        f.feedback_count = static_cast<int>(CheckRange(feedback_count, 255, "feedback_count"));
+        f.arrival_times_us = std::move(arrival_times_us);
+        return f;
+      }),
+      py::kw_only(), py::arg("sender_ssrc") = 0, py::arg("media_ssrc") = 0,
+      py::arg("base_sequence") = 0, py::arg("feedback_count") = 0,
+      py::arg("arrival_times_us") = std::vector<std::optional<int64_t>>());
+  DefU32(twcc, "sender_ssrc", &TransportFeedback::sender_ssrc);
+  DefU32(twcc, "media_ssrc", &TransportFeedback::media_ssrc);
+  twcc.def_readwrite("base_sequence", &TransportFeedback::base_sequence,
+                     "Transport-wide sequence number of the first packet reported.");
+  twcc.def_readwrite("feedback_count", &TransportFeedback::feedback_count);
+  twcc.def_readwrite("arrival_times_us", &TransportFeedback::arrival_times_us,
+                     "Per packet from base_sequence on: arrival time in µs on the receiver's "
+                     "clock (written in 250 µs steps), or None when lost.");
+  twcc.def("serialize", &SerializeOne<TransportFeedback>);
+
   py::class_<RtcpUnknown> unknown(m, "RtcpUnknown",
-                                  "Any other RTCP packet (APP, XR, transport-wide feedback, "
-                                  "...), kept whole.");
+                                  "Any other RTCP packet (APP, XR, ...), kept whole.");
   unknown.def(py::init([](int packet_type, int count, const py::buffer& body) {
                 return RtcpUnknown{packet_type, count, ToString(body, "body")};
               }),

@@ -1,10 +1,12 @@
 // Compound RTCP: RFC 3550 sections 6.1 (header), 6.4 (SR, RR), 6.5 (SDES),
 // 6.6 (BYE); RFC 4585 section 6.1-6.3 (feedback header, generic NACK, PLI);
-// RFC 5104 section 4.3.1 (FIR); draft-alvestrand-rmcat-remb-03 (REMB).
+// RFC 5104 section 4.3.1 (FIR); draft-alvestrand-rmcat-remb-03 (REMB);
+// draft-holmer-rmcat-transport-wide-cc-extensions-01 section 3.1 (TWCC).
 
 #include "rtp/rtcp_compound.h"
 
-#include <type_traits>
+#include <algorithm>
+#include <cmath>
 
 #include "rtp/byte_io.h"
 
@@ -31,6 +33,20 @@ constexpr int kSdesEnd = 0;                            // RFC 3550 section 6.5: 
 constexpr uint32_t kRembIdentifier = 0x52454D42;       // "REMB"
 constexpr int kRembMantissaBits = 18;                  // draft-alvestrand-rmcat-remb-03 2.2
 constexpr int kNackMaskBits = 16;                      // BLP covers PID+1..PID+16
+constexpr int kTransportFeedbackFormat = 15;           // draft-holmer-...-01 section 3.1
+// TWCC fields (draft-holmer-rmcat-transport-wide-cc-extensions-01 3.1):
+// base, count, 24-bit reference time in 64 ms, feedback count; then 16-bit
+// chunks; deltas count 250 µs, in one byte (0..255) or two signed bytes.
+constexpr size_t kTwccFixedBytes = 8;
+constexpr int64_t kTwccReferenceUs = 64000;
+constexpr int64_t kTwccDeltaUs = 250;
+constexpr int32_t kMaxReferenceTime = (1 << 23) - 1;  // 24-bit signed
+constexpr int kTwccNotReceived = 0;                   // status symbols
+constexpr int kTwccSmallDelta = 1;
+constexpr int kTwccLargeDelta = 2;
+constexpr int kTwccMaxRunLength = (1 << 13) - 1;  // 13-bit run length
+constexpr int kTwccOneBitSymbols = 14;            // per status vector chunk
+constexpr int kTwccTwoBitSymbols = 7;
 constexpr int32_t kMaxCumulativeLost = (1 << 23) - 1;  // 24-bit signed
 
 using Bytes = std::vector<uint8_t>;
@@ -200,6 +216,75 @@ bool ParseRemb(const uint8_t* p, size_t size, Remb* remb, std::string* error) {
   return true;
 }
 
+// Reads the status symbols of `count` packets from the packet chunks.
+bool ParseTwccChunks(const uint8_t* p, size_t size, size_t count, size_t* pos,
+                     std::vector<int>* symbols, std::string* error) {
+  while (symbols->size() < count) {
+    if (size - *pos < 2) return Fail(error, "transport feedback packet chunks are truncated");
+    const uint16_t chunk = ReadU16(p + *pos);
+    *pos += 2;
+    if ((chunk & 0x8000) == 0) {
+      // Run length chunk: symbol in bits 14-13, length in the low 13 bits.
+      const int symbol = (chunk >> 13) & 0x03;
+      const size_t run = std::min<size_t>(chunk & kTwccMaxRunLength, count - symbols->size());
+      symbols->insert(symbols->end(), run, symbol);
+    } else if ((chunk & 0x4000) == 0) {
+      // Status vector of 14 one-bit symbols, the first in bit 13.
+      for (int i = kTwccOneBitSymbols - 1; i >= 0 && symbols->size() < count; --i)
+        symbols->push_back((chunk >> i) & 0x01);
+    } else {
+      // Status vector of 7 two-bit symbols, the first in bits 13-12.
+      for (int i = kTwccTwoBitSymbols - 1; i >= 0 && symbols->size() < count; --i)
+        symbols->push_back((chunk >> (2 * i)) & 0x03);
+    }
+  }
+  for (int symbol : *symbols)
+    if (symbol > kTwccLargeDelta)
+      return Fail(error, "transport feedback uses the reserved status symbol 3");
+  return true;
+}
+
+bool ParseTransportFeedback(const uint8_t* p, size_t size, TransportFeedback* feedback,
+                            std::string* error) {
+  // Step 1: the fixed fields after the SSRCs.
+  if (size < kFeedbackBytes + kTwccFixedBytes)
+    return Fail(error,
+                "transport feedback body of " + std::to_string(size) + " bytes, it needs 16");
+  feedback->sender_ssrc = ReadU32(p);
+  feedback->media_ssrc = ReadU32(p + 4);
+  const uint8_t* fci = p + kFeedbackBytes;
+  const size_t fci_bytes = size - kFeedbackBytes;
+  feedback->base_sequence = ReadU16(fci);
+  const size_t count = ReadU16(fci + 2);
+  const uint32_t reference = ReadU24(fci + 4);
+  const int64_t reference_time =
+      (reference & 0x800000) ? static_cast<int64_t>(reference) - (1 << 24) : reference;
+  feedback->feedback_count = fci[7];
+
+  // Step 2: the status of each packet, then a delta per received packet.
+  size_t pos = kTwccFixedBytes;
+  std::vector<int> symbols;
+  if (!ParseTwccChunks(fci, fci_bytes, count, &pos, &symbols, error)) return false;
+  int64_t arrival_us = reference_time * kTwccReferenceUs;
+  feedback->arrival_times_us.reserve(count);
+  for (int symbol : symbols) {
+    if (symbol == kTwccNotReceived) {
+      feedback->arrival_times_us.emplace_back();
+      continue;
+    }
+    const size_t delta_bytes = symbol == kTwccSmallDelta ? 1 : 2;
+    if (fci_bytes - pos < delta_bytes)
+      return Fail(error, "transport feedback receive deltas are truncated");
+    const int64_t delta =
+        symbol == kTwccSmallDelta ? fci[pos] : static_cast<int16_t>(ReadU16(fci + pos));
+    pos += delta_bytes;
+    arrival_us += delta * kTwccDeltaUs;
+    feedback->arrival_times_us.push_back(arrival_us);
+  }
+  // Bytes after the deltas are padding (zeros, by the draft).
+  return true;
+}
+
 // Parses one packet's body by its type; unknown types are kept whole.
 bool ParseOne(int type, int count, const uint8_t* body, size_t size, RtcpPacket* out,
               std::string* error) {
@@ -219,6 +304,8 @@ bool ParseOne(int type, int count, const uint8_t* body, size_t size, RtcpPacket*
       return ParseBye(body, size, count, &out->emplace<Bye>(), error);
     case RtcpCompound::kTransportFeedbackType:
       if (count == kNackFormat) return ParseNack(body, size, &out->emplace<Nack>(), error);
+      if (count == kTransportFeedbackFormat)
+        return ParseTransportFeedback(body, size, &out->emplace<TransportFeedback>(), error);
       break;
     case RtcpCompound::kPayloadFeedbackType:
       if (count == kPliFormat) {
@@ -258,6 +345,16 @@ std::string FinishPacket(Bytes* out, size_t start) {
   }
   WriteU16At(out, start + 2, length_words);
   return "";
+}
+
+// Pads a packet started at `start` to whole words with RFC 3550 padding
+// (P bit, zeros, a count), which the parser strips again.
+void AppendPadding(Bytes* out, size_t start) {
+  const size_t padding = (kWordBytes - (out->size() - start) % kWordBytes) % kWordBytes;
+  if (padding == 0) return;
+  (*out)[start] |= kPaddingBit;
+  out->insert(out->end(), padding - 1, 0);
+  out->push_back(static_cast<uint8_t>(padding));
 }
 
 std::string CheckCount(size_t count, const char* what) {
@@ -412,6 +509,92 @@ std::string Write(const Remb& remb, Bytes* out) {
   return FinishPacket(out, start);
 }
 
+// The status chunks for `symbols`: a run length chunk for a run of 7 or
+// more equal symbols, else a status vector (one-bit when the next 14
+// symbols need no large delta, two-bit otherwise).
+void AppendTwccChunks(const std::vector<int>& symbols, Bytes* out) {
+  size_t i = 0;
+  while (i < symbols.size()) {
+    size_t run = 1;
+    while (i + run < symbols.size() && symbols[i + run] == symbols[i] &&
+           run < static_cast<size_t>(kTwccMaxRunLength))
+      ++run;
+    if (run >= static_cast<size_t>(kTwccTwoBitSymbols)) {
+      AppendU16(out, (static_cast<uint32_t>(symbols[i]) << 13) | run);
+      i += run;
+      continue;
+    }
+    const size_t end_one_bit = std::min(symbols.size(), i + kTwccOneBitSymbols);
+    bool one_bit = true;
+    for (size_t k = i; k < end_one_bit; ++k) one_bit &= symbols[k] != kTwccLargeDelta;
+    uint32_t chunk = one_bit ? 0x8000 : 0xC000;
+    const int slots = one_bit ? kTwccOneBitSymbols : kTwccTwoBitSymbols;
+    const int bits = one_bit ? 1 : 2;
+    for (int slot = 0; slot < slots && i < symbols.size(); ++slot, ++i)
+      chunk |= static_cast<uint32_t>(symbols[i]) << (bits * (slots - 1 - slot));
+    AppendU16(out, chunk);
+  }
+}
+
+std::string Write(const TransportFeedback& feedback, Bytes* out) {
+  // Step 1: fields, and the reference time from the first arrival.
+  if (feedback.base_sequence < 0 || feedback.base_sequence > 0xffff)
+    return "base_sequence must be within 0..65535, got " + std::to_string(feedback.base_sequence);
+  if (feedback.feedback_count < 0 || feedback.feedback_count > 255)
+    return "feedback_count must be within 0..255, got " + std::to_string(feedback.feedback_count);
+  if (feedback.arrival_times_us.size() > 0xffff)
+    return "transport feedback covers at most 65535 packets, got " +
+           std::to_string(feedback.arrival_times_us.size());
+  int64_t reference_time = 0;
+  for (const auto& arrival_us : feedback.arrival_times_us) {
+    if (!arrival_us) continue;
+    // Floor division, so that the first delta is 0..255 ticks.
+    reference_time = *arrival_us / kTwccReferenceUs;
+    if (*arrival_us % kTwccReferenceUs < 0) --reference_time;
+    break;
+  }
+  // Beyond the 24-bit field, the nearest reference leaves a larger first
+  // delta, which step 2 checks like any other.
+  reference_time = std::clamp<int64_t>(reference_time, -kMaxReferenceTime - 1, kMaxReferenceTime);
+
+  // Step 2: a symbol, and a delta in 250 µs ticks per received packet.
+  std::vector<int> symbols;
+  std::vector<int> deltas;
+  int64_t previous_us = reference_time * kTwccReferenceUs;
+  for (const auto& arrival_us : feedback.arrival_times_us) {
+    if (!arrival_us) {
+      symbols.push_back(kTwccNotReceived);
+      continue;
+    }
+    const double ticks = std::round(static_cast<double>(*arrival_us - previous_us) / kTwccDeltaUs);
+    if (ticks < INT16_MIN || ticks > INT16_MAX)
+      return "consecutive arrival times must lie within -8192..8191 ms of each other";
+    const int delta = static_cast<int>(ticks);
+    symbols.push_back(delta >= 0 && delta <= 255 ? kTwccSmallDelta : kTwccLargeDelta);
+    deltas.push_back(delta);
+    previous_us += delta * kTwccDeltaUs;
+  }
+
+  // Step 3: header, fixed fields, chunks, deltas, padding.
+  const size_t start =
+      StartPacket(out, kTransportFeedbackFormat, RtcpCompound::kTransportFeedbackType);
+  AppendU32(out, feedback.sender_ssrc);
+  AppendU32(out, feedback.media_ssrc);
+  AppendU16(out, feedback.base_sequence);
+  AppendU16(out, feedback.arrival_times_us.size());
+  AppendU24(out, static_cast<uint32_t>(reference_time) & 0xffffff);
+  out->push_back(static_cast<uint8_t>(feedback.feedback_count));
+  AppendTwccChunks(symbols, out);
+  for (int delta : deltas) {
+    if (delta >= 0 && delta <= 255)
+      out->push_back(static_cast<uint8_t>(delta));
+    else
+      AppendU16(out, static_cast<uint16_t>(delta));
+  }
+  AppendPadding(out, start);
+  return FinishPacket(out, start);
+}
+
 std::string Write(const RtcpUnknown& unknown, Bytes* out) {
   if (unknown.packet_type < 0 || unknown.packet_type > 255)
     return "packet_type must be within 0..255, got " + std::to_string(unknown.packet_type);
@@ -422,14 +605,7 @@ std::string Write(const RtcpUnknown& unknown, Bytes* out) {
   const size_t start = StartPacket(out, unknown.count, unknown.packet_type);
   out->insert(out->end(), unknown.body.begin(), unknown.body.end());
 
-  // A body that is not whole words gets RFC 3550 padding (P bit, zeros, a
-  // count), which the parser strips again.
-  const size_t padding = (kWordBytes - unknown.body.size() % kWordBytes) % kWordBytes;
-  if (padding) {
-    (*out)[start] |= kPaddingBit;
-    out->insert(out->end(), padding - 1, 0);
-    out->push_back(static_cast<uint8_t>(padding));
-  }
+  AppendPadding(out, start);
   return FinishPacket(out, start);
 }
 

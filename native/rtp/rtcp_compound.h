@@ -26,9 +26,8 @@ class RtcpCompound {
   static constexpr int kTransportFeedbackType = 205;
   static constexpr int kPayloadFeedbackType = 206;
 
-  // TODO(#3): transport-wide congestion control feedback (type 205, FMT 15)
-  // and XR come back as RtcpUnknown: the transport must decode TWCC itself
-  // or steer by REMB until a parser lands here.
+  // TODO(#3): XR (type 207) and APP (204) come back as RtcpUnknown: RTT
+  // from XR (RFC 3611 RRTR/DLRR) is not available to receive-only peers.
   // Parses every packet of a compound packet, in order. A packet type this
   // class does not know becomes RtcpUnknown; a malformed or truncated packet
   // rejects the whole compound: nullopt, with the reason in `error`.

@@ -3,7 +3,9 @@
 // description (6.5), goodbye (6.6), generic NACK (RFC 4585 section 6.2.1),
 // picture loss indication (RFC 4585 section 6.3.1), full intra request
 // (RFC 5104 section 4.3.1) and receiver estimated maximum bitrate
-// (draft-alvestrand-rmcat-remb-03 section 2.2). Any other packet is kept
+// (draft-alvestrand-rmcat-remb-03 section 2.2) and transport-wide congestion
+// control feedback (draft-holmer-rmcat-transport-wide-cc-extensions-01
+// section 3.1). Any other packet is kept
 // whole as RtcpUnknown. RtcpCompound parses and writes them.
 //
 // Narrow fields are held in wider integers so that the writer can name an
@@ -13,6 +15,7 @@
 #define CLOUDLINK_RTP_RTCP_PACKETS_H_
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <variant>
 #include <vector>
@@ -102,6 +105,19 @@ struct Remb {
   std::vector<uint32_t> ssrcs;
 };
 
+// draft-holmer-rmcat-transport-wide-cc-extensions-01 section 3.1: transport
+// feedback (205, FMT 15) on the transport-wide sequence numbers.
+struct TransportFeedback {
+  uint32_t sender_ssrc = 0;
+  uint32_t media_ssrc = 0;
+  int base_sequence = 0;   // 16 bits: the first packet reported
+  int feedback_count = 0;  // 8 bits, one more per feedback packet sent
+  // One entry per sequence number from base_sequence on: the arrival time
+  // in µs on the receiver's clock (its 64 ms reference time plus 250 µs
+  // deltas), or nullopt when the packet was not received.
+  std::vector<std::optional<int64_t>> arrival_times_us;
+};
+
 // Any other packet: its type, the 5-bit count/FMT field and the bytes after
 // the 4-byte header, without padding.
 struct RtcpUnknown {
@@ -110,8 +126,8 @@ struct RtcpUnknown {
   std::string body;
 };
 
-using RtcpPacket =
-    std::variant<SenderReport, ReceiverReport, Sdes, Bye, Nack, Pli, Fir, Remb, RtcpUnknown>;
+using RtcpPacket = std::variant<SenderReport, ReceiverReport, Sdes, Bye, Nack, Pli, Fir, Remb,
+                                TransportFeedback, RtcpUnknown>;
 
 }  // namespace cloudlink::rtp
 

@@ -296,6 +296,23 @@ class RtcpRemb:
     ssrcs: list[int]
     def serialize(self) -> bytes: ...
 
+class RtcpTransportFeedback:
+    def __init__(
+        self,
+        *,
+        sender_ssrc: int = 0,
+        media_ssrc: int = 0,
+        base_sequence: int = 0,
+        feedback_count: int = 0,
+        arrival_times_us: list[int | None] = ...,
+    ) -> None: ...
+    sender_ssrc: int
+    media_ssrc: int
+    base_sequence: int
+    feedback_count: int
+    arrival_times_us: list[int | None]
+    def serialize(self) -> bytes: ...
+
 class RtcpUnknown:
     def __init__(self, *, packet_type: int, count: int = 0, body: _Bytes = b"") -> None: ...
     packet_type: int
@@ -312,6 +329,7 @@ _RtcpPacket = (
     | RtcpPli
     | RtcpFir
     | RtcpRemb
+    | RtcpTransportFeedback
     | RtcpUnknown
 )
 
