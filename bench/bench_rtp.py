@@ -120,6 +120,12 @@ def main() -> None:
     args = parser.parse_args()
     calls, repeats = (2_000, 3) if args.quick else (20_000, 7)
 
+    # Interop: the same bytes as aiortc's REMB writer (its FCI after our 12
+    # bytes of header and SSRCs).
+    for bitrate_bps in [30_000, 1_500_000, 123_456_789]:
+        ours_remb = _native.RtcpRemb(sender_ssrc=SSRC_A, bitrate_bps=bitrate_bps, ssrcs=[SSRC_B])
+        assert ours_remb.serialize()[12:] == aiortc_rtp.pack_remb_fci(bitrate_bps, [SSRC_B])
+
     extensions_map = aiortc_extensions_map()
     cases: list[tuple[str, Callable[[], object], Callable[[], object]]] = []
 
