@@ -656,13 +656,15 @@ void BindNackTracker(py::module_& m) {
   py::class_<NackTracker>(m, "NackTracker",
                           "Lost sequence numbers to request by generic NACK (RFC 4585), once "
                           "per round-trip time, with a retry limit and a maximum age.")
-      .def(py::init([](int max_retries, double max_age_ms, int max_missing_packets) {
-             NackTrackerConfig config{max_retries, max_age_ms, max_missing_packets};
+      .def(py::init([](int max_retries, double max_age_ms, int max_missing_packets,
+                       double reorder_delay_ms) {
+             NackTrackerConfig config{max_retries, max_age_ms, max_missing_packets,
+                                      reorder_delay_ms};
              CheckConfig(NackTracker::ValidateConfig(config));
              return std::make_unique<NackTracker>(config);
            }),
            py::kw_only(), py::arg("max_retries") = 10, py::arg("max_age_ms") = 1000.0,
-           py::arg("max_missing_packets") = 1000)
+           py::arg("max_missing_packets") = 1000, py::arg("reorder_delay_ms") = 0.0)
       .def(
           "on_packet",
           [](NackTracker& t, int64_t sequence_number, double now_ms) {
@@ -694,6 +696,8 @@ void BindNackTracker(py::module_& m) {
                              [](const NackTracker& t) { return t.config().max_retries; })
       .def_property_readonly("max_age_ms",
                              [](const NackTracker& t) { return t.config().max_age_ms; })
+      .def_property_readonly("reorder_delay_ms",
+                             [](const NackTracker& t) { return t.config().reorder_delay_ms; })
       .def_property_readonly("max_missing_packets",
                              [](const NackTracker& t) { return t.config().max_missing_packets; })
       .def("reset", &NackTracker::Reset, "Forgets the stream; the counters stay.");

@@ -22,6 +22,10 @@ std::string NackTracker::ValidateConfig(const NackTrackerConfig& config) {
     return "max_retries must be within 1..100, got " + std::to_string(config.max_retries);
   if (!std::isfinite(config.max_age_ms) || config.max_age_ms <= 0)
     return "max_age_ms must be a positive number, got " + std::to_string(config.max_age_ms);
+  if (!std::isfinite(config.reorder_delay_ms) || config.reorder_delay_ms < 0 ||
+      config.reorder_delay_ms >= config.max_age_ms)
+    return "reorder_delay_ms must be within 0..max_age_ms, got " +
+           std::to_string(config.reorder_delay_ms);
   if (config.max_missing_packets < 1 || config.max_missing_packets > kMaxMissingPackets)
     return "max_missing_packets must be within 1..3000, got " +
            std::to_string(config.max_missing_packets);
@@ -86,7 +90,8 @@ std::vector<uint16_t> NackTracker::NackList(double now_ms, double rtt_ms) {
   for (auto it = missing_.begin(); it != missing_.end();) {
     MissingPacket& entry = it->second;
     // Step 1: too old to be of use, or asked for often enough: give up.
-    const bool due = entry.requests == 0 || now_ms - entry.last_request_ms >= rtt_ms;
+    const bool due = entry.requests == 0 ? now_ms - entry.detected_ms >= config_.reorder_delay_ms
+                                         : now_ms - entry.last_request_ms >= rtt_ms;
     if (now_ms - entry.detected_ms > config_.max_age_ms ||
         (due && entry.requests >= config_.max_retries)) {
       it = missing_.erase(it);

@@ -1,6 +1,7 @@
 // Which lost RTP packets to ask for again, and when: generic NACK (RFC 4585
 // section 6.2.1) driven by the sequence numbers that arrive. A gap's
-// sequence numbers are requested at once, then again each round-trip time
+// sequence numbers are requested once reorder_delay_ms has passed (at once by
+// default), then again each round-trip time
 // until they arrive, until max_retries requests were sent, or until they
 // are older than max_age_ms (a retransmission would come too late to play).
 // A jump of 3000 or more ahead is taken as a restart of the sender (RFC 3550
@@ -23,6 +24,9 @@ struct NackTrackerConfig {
   int max_retries = 10;            // requests per sequence number
   double max_age_ms = 1000.0;      // since the gap was seen
   int max_missing_packets = 1000;  // 1..3000; the oldest beyond this are given up
+  // The first request waits this long after the gap is seen, so that a
+  // packet merely reordered by the network costs no NACK; 0: at once.
+  double reorder_delay_ms = 0.0;
 };
 
 class NackTracker {
@@ -36,11 +40,9 @@ class NackTracker {
   // that was being tracked (a recovery).
   bool OnPacket(uint16_t sequence_number, double now_ms);
 
-  // TODO(#3): a gap is requested at once, with no wait for packets merely
-  // reordered; each reordering then costs one spurious NACK (and its
-  // retransmission) until a reorder-aware delay is added.
   // The sequence numbers to request at now_ms, oldest first: those never
-  // requested and those whose last request is at least rtt_ms old. Drops
+  // requested and missing for reorder_delay_ms, and those whose last
+  // request is at least rtt_ms old. Drops
   // (and counts as abandoned) those past their retries or their age.
   std::vector<uint16_t> NackList(double now_ms, double rtt_ms);
 

@@ -386,7 +386,12 @@ class ReceiveStatistics:
 
 class NackTracker:
     def __init__(
-        self, *, max_retries: int = 10, max_age_ms: float = 1000.0, max_missing_packets: int = 1000
+        self,
+        *,
+        max_retries: int = 10,
+        max_age_ms: float = 1000.0,
+        max_missing_packets: int = 1000,
+        reorder_delay_ms: float = 0.0,
     ) -> None: ...
     def on_packet(self, sequence_number: int, *, now_ms: float) -> bool: ...
     def nack_list(self, now_ms: float, *, rtt_ms: float) -> list[int]: ...
@@ -407,5 +412,7 @@ class NackTracker:
     def max_age_ms(self) -> float: ...
     @property
     def max_missing_packets(self) -> int: ...
+    @property
+    def reorder_delay_ms(self) -> float: ...
 
 # --- end ---

@@ -264,6 +264,19 @@ def test_gaps_are_requested_at_once_then_once_per_rtt() -> None:
     assert tracker.requests_sent == 5
 
 
+def test_reorder_delay_spares_packets_that_arrive_late() -> None:
+    tracker = _native.NackTracker(reorder_delay_ms=20)
+    for sequence in [0, 3]:
+        tracker.on_packet(sequence, now_ms=0)
+    assert tracker.nack_list(0, rtt_ms=100) == []
+    assert tracker.on_packet(1, now_ms=10) is True  # reordered, not lost
+    assert tracker.nack_list(19, rtt_ms=100) == []
+    assert tracker.nack_list(20, rtt_ms=100) == [2]
+    assert tracker.nack_list(119, rtt_ms=100) == []
+    assert tracker.nack_list(120, rtt_ms=100) == [2]
+    assert tracker.requests_sent == 2
+
+
 def test_a_retransmission_fills_its_gap() -> None:
     tracker = _native.NackTracker()
     for sequence in [10, 14]:
@@ -337,6 +350,10 @@ def test_nack_tracker_rejects_bad_values() -> None:
         _native.NackTracker(max_retries=0)
     with pytest.raises(ValueError, match="max_age_ms"):
         _native.NackTracker(max_age_ms=0)
+    with pytest.raises(ValueError, match="reorder_delay_ms"):
+        _native.NackTracker(reorder_delay_ms=-1)
+    with pytest.raises(ValueError, match="reorder_delay_ms"):
+        _native.NackTracker(max_age_ms=100, reorder_delay_ms=100)
     with pytest.raises(ValueError, match="max_missing_packets"):
         _native.NackTracker(max_missing_packets=3001)
     tracker = _native.NackTracker()
