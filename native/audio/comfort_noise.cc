@@ -63,7 +63,8 @@ void ComfortNoise::Analyze(const int16_t* pcm, int samples) {
     background_power_ = std::max(kFloorPower, std::min(power, background_power_ * rise));
   }
 
-  // Step 2: blocks near the background teach the envelope (first channel).
+  // Step 2: blocks near the background teach the envelope.
+  // TODO(#2): stereo noise takes its envelope from the first channel only.
   if (power > kEnvelopeBlockRatio * background_power_ || power <= kFloorPower) return;
   std::array<double, kLpcOrder + 1> block{};
   for (int lag = 0; lag <= kLpcOrder; ++lag) {

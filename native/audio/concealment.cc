@@ -38,6 +38,9 @@ double Concealment::PlcWeight(int64_t samples_in) const {
   return std::max(0.0, 1.0 - (ms - kPlcOnlyMs) / kFadeMs);
 }
 
+// TODO(#2): concealment only extrapolates forward; when the packet after a
+// single loss is already buffered (no FEC in it), interpolating toward its
+// audio as NetEq's merge does would hide the loss better than libopus alone.
 void Concealment::Conceal(int samples, std::vector<int16_t>* out) {
   const int channels = decoder_->channels();
   const size_t count = static_cast<size_t>(samples) * channels;

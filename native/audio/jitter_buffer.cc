@@ -24,13 +24,24 @@ constexpr int64_t kRestartProbePackets = 10;
 // Largest payload taken: RFC 6716's 1275 bytes per frame times 3, plus
 // headers, as the Opus binding allows.
 constexpr size_t kMaxPayloadBytes = 4000;
+// Loss is measured over intervals of 50 sequence numbers (1 s of 20 ms
+// packets) and smoothed over about three of them.
+constexpr int64_t kLossIntervalPackets = 50;
+constexpr double kLossSmoothing = 0.3;
+// Repair data counts as present when a tenth of an interval's packets carry
+// it (Opus leaves LBRR out of silent frames).
+constexpr double kRepairableShare = 0.1;
 // Remembered sequence numbers for duplicate detection.
 constexpr int64_t kDuplicateMemoryPackets = 2 * kMaxDropoutPackets;
 
-// Delay control around the target. Stretching starts 10 ms off target; the
-// whole-frame fallbacks (used when the stretcher finds no safe place) need
-// a quiet frame there, or 80 ms of excess to drop one anywhere.
-constexpr double kStretchMarginMs = 10.0;
+// Delay control around the target. Accelerating (by a pitch period) starts
+// 5 ms above it, expanding 10 ms below (or half the target when that is
+// less, so that a small target is not run down to nothing first). The
+// whole-frame fallbacks, for when the stretcher finds no safe place, need a
+// quiet frame and must not overshoot the target (a drop needs more than a
+// frame of excess), except that 80 ms of excess drops a frame anywhere.
+constexpr double kAccelerateMarginMs = 5.0;
+constexpr double kExpandMarginMs = 10.0;
 constexpr double kForcedDropMarginMs = 80.0;
 
 double Clamp16(double value) { return std::clamp(value, -32768.0, 32767.0); }
@@ -79,6 +90,9 @@ void JitterBuffer::Reset() {
   stats_ = JitterBufferStats();
   first_sequence_.reset();
   highest_sequence_ = highest_timestamp_ = unique_received_ = expected_before_ = 0;
+  interval_start_sequence_ = interval_start_received_ = interval_repairable_ = 0;
+  loss_fraction_ = 0.0;
+  has_loss_estimate_ = false;
   recent_sequences_.clear();
   restart_candidate_.reset();
   ever_played_ = false;
@@ -135,7 +149,14 @@ bool JitterBuffer::Insert(const uint8_t* payload, size_t payload_bytes, uint16_t
   if (!first_sequence_) {
     first_sequence_ = highest_sequence_ = sequence;
     highest_timestamp_ = media;
+    interval_start_sequence_ = sequence - 1;
+    interval_start_received_ = unique_received_;
+    interval_repairable_ = 0;
   }
+  // Expected packets span the lowest to the highest sequence number seen
+  // (RFC 3550 appendix A.3 counts from the first; a reordered start would
+  // then hide a loss).
+  first_sequence_ = std::min(*first_sequence_, sequence);
   highest_sequence_ = std::max(highest_sequence_, sequence);
   highest_timestamp_ = std::max(highest_timestamp_, media);
 
@@ -152,6 +173,8 @@ bool JitterBuffer::Insert(const uint8_t* payload, size_t payload_bytes, uint16_t
       0, expected_before_ + (highest_sequence_ - *first_sequence_ + 1) - unique_received_);
   const bool has_fec = OpusPacketInfo::HasInbandFec(primary.data, primary.size);
   if (has_fec || !redundant.empty()) ++stats_.fec_packets_received;
+  UpdateLossEstimate(has_fec || !redundant.empty(),
+                     1000.0 * primary_samples / config_.sample_rate_hz);
 
   // Step 4: every packet, late ones above all, teaches the delay manager.
   delay_manager_.Update(arrival_ms, static_cast<double>(media) * 1000.0 / kRtpClockHz);
@@ -187,12 +210,35 @@ bool JitterBuffer::Insert(const uint8_t* payload, size_t payload_bytes, uint16_t
     copy.sequence = sequence - static_cast<int64_t>(redundant.size() - i);
     copy.duration = copy_duration;
     copy.redundant = true;
+    // A copy of audio from before the stream's first packet repairs no loss.
+    copy.repairs_loss = copy.sequence >= *first_sequence_;
     copy.has_fec = OpusPacketInfo::HasInbandFec(block.data, block.size);
     copy.arrival_ms = arrival_ms;
     copy.payload.assign(block.data, block.data + block.size);
     packets_.Insert(std::move(copy));
   }
   return true;
+}
+
+void JitterBuffer::UpdateLossEstimate(bool repairable, double packet_ms) {
+  if (repairable) ++interval_repairable_;
+  const int64_t expected = highest_sequence_ - interval_start_sequence_;
+  if (expected < kLossIntervalPackets) return;
+
+  // Loss over the interval; packets still reordered in flight count as
+  // lost for now and as received in the next interval: it evens out.
+  const int64_t received = unique_received_ - interval_start_received_;
+  const double fraction =
+      std::clamp(1.0 - static_cast<double>(received) / static_cast<double>(expected), 0.0, 1.0);
+  loss_fraction_ = has_loss_estimate_
+                       ? (1.0 - kLossSmoothing) * loss_fraction_ + kLossSmoothing * fraction
+                       : fraction;
+  has_loss_estimate_ = true;
+  const bool repair = static_cast<double>(interval_repairable_) >= kRepairableShare * expected;
+  delay_manager_.SetRepairNeed(loss_fraction_, repair ? packet_ms : 0.0);
+  interval_start_sequence_ = highest_sequence_;
+  interval_start_received_ = unique_received_;
+  interval_repairable_ = 0;
 }
 
 bool JitterBuffer::IsPlausible(uint16_t sequence_number, uint32_t timestamp) const {
@@ -247,7 +293,7 @@ void JitterBuffer::StartNewStream() {
 // Playing out.
 
 double JitterBuffer::CurrentDelayMs(double now_ms) const {
-  const auto min_transit_ms = delay_manager_.min_transit_ms();
+  const auto min_transit_ms = delay_manager_.min_transit_ms(now_ms);
   if (!min_transit_ms) return 0.0;
   return now_ms - play_media_ * 1000.0 / kRtpClockHz - *min_transit_ms;
 }
@@ -255,7 +301,7 @@ double JitterBuffer::CurrentDelayMs(double now_ms) const {
 bool JitterBuffer::TryStartPlayout(double now_ms) {
   // Playout starts once the earliest packet has waited out the target.
   const BufferedPacket* first = packets_.First();
-  const auto min_transit_ms = delay_manager_.min_transit_ms();
+  const auto min_transit_ms = delay_manager_.min_transit_ms(now_ms);
   if (first == nullptr || !min_transit_ms) return false;
   const double first_ms = static_cast<double>(first->timestamp) * 1000.0 / kRtpClockHz;
   if (now_ms - first_ms - *min_transit_ms < delay_manager_.target_delay_ms()) return false;
@@ -273,7 +319,6 @@ bool JitterBuffer::TryStartPlayout(double now_ms) {
 
 void JitterBuffer::Pull(double now_ms, int16_t* out) {
   const int frame = frame_samples();
-  now_ms_ = now_ms;
 
   // Step 1: before the first packet's due time there is silence; while a
   // restarted sender's first packets gather, concealment goes on.
@@ -336,16 +381,10 @@ void JitterBuffer::FillStep() {
       last_decoded_sequence_ && next->sequence == *last_decoded_sequence_ + 1;
 
   // Step 2: concealment played while waiting stands in for the start of
-  // the hole. A packet that came later than that raises the delay only as
-  // far as the target asks; the rest of its lateness is cut from its head.
+  // the hole. A packet that came later than that plays late: the wait has
+  // raised the delay, as in NetEq, and accelerating brings it back down.
   if (waited_media_ > 0) {
-    const int64_t late = waited_media_ - std::max<int64_t>(gap, 0);
-    int64_t covered = waited_media_;
-    if (late > 0) {
-      const double excess_ms = CurrentDelayMs(now_ms_) - target_delay_ms();
-      const auto excess_media = static_cast<int64_t>(std::max(0.0, excess_ms) * kRtpClockHz / 1000);
-      covered = waited_media_ - late + std::min(late, excess_media);
-    }
+    const int64_t covered = std::min(waited_media_, std::max<int64_t>(gap, 0));
     next_media_ += covered;
     play_media_ += static_cast<double>(covered);
     if (sender_silent) stats_.silent_concealed_samples += MediaToSamples(covered);
@@ -431,7 +470,7 @@ void JitterBuffer::DecodeFirst() {
   const auto origin = packet.redundant ? SampleOrigin::kRecovered : SampleOrigin::kDecoded;
   AppendDecoded(decoded_.data(), samples, cut, {origin, true, packet.arrival_ms});
   next_media_ = packet.timestamp + static_cast<int64_t>(samples) * media_per_sample_;
-  if (packet.redundant) ++stats_.fec_packets_recovered;
+  if (packet.redundant && packet.repairs_loss) ++stats_.fec_packets_recovered;
   last_decoded_sequence_ = packet.sequence;
 }
 
@@ -475,36 +514,49 @@ void JitterBuffer::AdjustDelay(double now_ms) {
   const double excess_ms = CurrentDelayMs(now_ms) - target_delay_ms();
   const int input = stretcher_.min_input_samples();
   const int frame = frame_samples();
+  const double expand_margin_ms = std::min(kExpandMarginMs, target_delay_ms() / 2);
+  if (excess_ms <= kAccelerateMarginMs && excess_ms >= -expand_margin_ms) return;
 
-  // Step 1: too late: shorten by a pitch period, or drop a quiet frame.
-  if (excess_ms > kStretchMarginMs) {
-    DecodeAhead(input + step_samples_ + frame);
-    if (sync_.size() < input) return;
-    const int removed = stretcher_.Accelerate(sync_.data(), input, &scratch_);
-    if (removed > 0) {
+  // Step 1: the stretcher needs 30 ms of decoded audio; with less (a short
+  // buffer) only the whole-frame fallbacks can act.
+  DecodeAhead(input);
+  const bool can_stretch = sync_.size() >= input;
+  const bool quiet = sync_.size() >= frame && comfort_noise_.IsQuiet(sync_.data(), frame);
+
+  // Step 2: too late: shorten by a pitch period, or drop a quiet frame.
+  if (excess_ms > kAccelerateMarginMs) {
+    const int removed = can_stretch ? stretcher_.Accelerate(sync_.data(), input, &scratch_) : 0;
+    if (removed > 0 && StretchedTo(input - removed)) {
       sync_.ReplaceFront(input, scratch_.data(), input - removed);
       play_media_ += static_cast<double>(removed) * media_per_sample_;
       stats_.removed_samples_for_acceleration += removed;
-      return;
+    } else if ((quiet && excess_ms > kFrameMs + kAccelerateMarginMs / 2) ||
+               excess_ms > kForcedDropMarginMs) {
+      // TODO(#2): while the TimeStretcher is the placeholder that never
+      // stretches, only these whole quiet frames move the delay, which then
+      // sits up to 12.5 ms above target (about +10 ms of mean delay).
+      DropFrame();
     }
-    const bool quiet = comfort_noise_.IsQuiet(sync_.data(), frame);
-    if (quiet || excess_ms > kForcedDropMarginMs) DropFrame();
     return;
   }
 
-  // Step 2: too early: lengthen by a pitch period, or repeat a quiet frame.
-  if (excess_ms < -kStretchMarginMs) {
-    DecodeAhead(input + step_samples_ + frame);
-    if (sync_.size() < input) return;
-    const int added = stretcher_.PreemptiveExpand(sync_.data(), input, &scratch_);
-    if (added > 0) {
-      sync_.ReplaceFront(input, scratch_.data(), input + added);
-      play_media_ -= static_cast<double>(added) * media_per_sample_;
-      stats_.inserted_samples_for_deceleration += added;
-      return;
-    }
-    if (comfort_noise_.IsQuiet(sync_.data(), frame)) RepeatFrame();
+  // Step 3: too early: lengthen by a pitch period, or repeat a quiet frame.
+  const int added = can_stretch ? stretcher_.PreemptiveExpand(sync_.data(), input, &scratch_) : 0;
+  if (added > 0 && StretchedTo(input + added)) {
+    sync_.ReplaceFront(input, scratch_.data(), input + added);
+    play_media_ -= static_cast<double>(added) * media_per_sample_;
+    stats_.inserted_samples_for_deceleration += added;
+  } else if (quiet) {
+    RepeatFrame();
   }
+}
+
+bool JitterBuffer::StretchedTo(int samples) const {
+  // The stretcher's output must hold what it claims (and stay within sense:
+  // a removal of at most the input, an addition of at most the input).
+  const int input = stretcher_.min_input_samples();
+  return samples > 0 && samples <= 2 * input &&
+         scratch_.size() == static_cast<size_t>(samples) * config_.channels;
 }
 
 void JitterBuffer::DropFrame() {

@@ -2,17 +2,22 @@
 // WebRTC NetEq: RTP payloads come in any order and are played out on a
 // steady clock, exactly one 10 ms frame per pull. Lost packets are
 // recovered from the next packet's in-band FEC (RFC 6716 section 2.1.7) or
-// from RED redundancy (RFC 2198) and otherwise concealed; the playout delay
-// follows a target set from measured jitter (DelayManager) by time
-// stretching (TimeStretcher). RTP timestamps run at 48 kHz (RFC 7587).
+// from RED redundancy (RFC 2198) and otherwise concealed (Concealment); the
+// playout delay follows a target set from measured jitter and loss
+// (DelayManager) by time stretching (TimeStretcher), or by dropping and
+// repeating quiet frames where the stretcher finds no place. RTP
+// timestamps run at 48 kHz (RFC 7587).
 //
 // Playout model: media time T (RTP timestamp) plays at wall time
 // T / 48 + offset. The current delay is that offset minus the smallest
 // recent transit time, so a packet with relative arrival delay d arrives in
-// time exactly when d <= current delay; the target is the 95th percentile
-// of d. When nothing is buffered at all the buffer conceals without
-// advancing media time (waiting: the delay grows); a hole with later audio
-// already buffered is declared lost and filled at once.
+// time exactly when d <= current delay; the target is a high quantile of d.
+// When nothing is buffered at all the buffer conceals without advancing
+// media time (it waits: a late packet then plays late and the delay has
+// grown, as in NetEq); a hole with later audio already buffered is declared
+// lost and repaired or concealed at once. A sequence number that stays
+// continuous across a timestamp hole marks DTX: the hole is comfort noise,
+// counted as silent concealment and not as loss.
 
 #ifndef CLOUDLINK_AUDIO_JITTER_BUFFER_H_
 #define CLOUDLINK_AUDIO_JITTER_BUFFER_H_
@@ -112,6 +117,8 @@ class JitterBuffer {
   bool HandleImplausible(const uint8_t* payload, size_t payload_bytes, uint16_t sequence_number,
                          uint32_t timestamp, double arrival_ms, int payload_type);
   void StartNewStream();
+  // Updates the loss estimate once an interval of sequence numbers is over.
+  void UpdateLossEstimate(bool repairable, double packet_ms);
   int PacketDuration(const uint8_t* payload, size_t payload_bytes) const;
   int64_t MediaToSamples(int64_t media) const { return media / media_per_sample_; }
 
@@ -129,6 +136,8 @@ class JitterBuffer {
   void ConcealWhileWaiting();
   void AdjustDelay(double now_ms);
   void DecodeAhead(int samples);
+  // True when the stretcher's output in scratch_ holds `samples` per channel.
+  bool StretchedTo(int samples) const;
   void DropFrame();
   void RepeatFrame();
   void Emit(double now_ms, int16_t* out);
@@ -155,6 +164,12 @@ class JitterBuffer {
   int64_t expected_before_ = 0;  // packets expected in earlier epochs
   std::set<int64_t> recent_sequences_;
   std::optional<HeldPacket> restart_candidate_;
+  // Loss and repair rates over intervals of sequence numbers.
+  int64_t interval_start_sequence_ = 0;
+  int64_t interval_start_received_ = 0;
+  int64_t interval_repairable_ = 0;
+  double loss_fraction_ = 0.0;
+  bool has_loss_estimate_ = false;
 
   // Playout state.
   bool ever_played_ = false;
@@ -166,7 +181,6 @@ class JitterBuffer {
   std::optional<int64_t> last_decoded_sequence_;
   std::optional<int64_t> last_played_media_;
   double current_delay_ms_ = 0.0;
-  double now_ms_ = 0.0;  // wall time of the pull in progress
 
   std::vector<int16_t> decoded_;
   std::vector<int16_t> scratch_;

@@ -13,11 +13,12 @@
 namespace cloudlink::audio {
 
 struct BufferedPacket {
-  int64_t timestamp = 0;   // unwrapped, 48 kHz RTP units
-  int64_t sequence = 0;    // unwrapped; inferred for a redundant copy
-  int64_t duration = 0;    // RTP units
-  bool redundant = false;  // a RED copy rather than the packet itself
-  bool has_fec = false;    // carries in-band FEC for the frame before it
+  int64_t timestamp = 0;      // unwrapped, 48 kHz RTP units
+  int64_t sequence = 0;       // unwrapped; inferred for a redundant copy
+  int64_t duration = 0;       // RTP units
+  bool redundant = false;     // a RED copy rather than the packet itself
+  bool repairs_loss = false;  // a copy standing for a packet counted lost
+  bool has_fec = false;       // carries in-band FEC for the frame before it
   double arrival_ms = 0.0;
   std::vector<uint8_t> payload;
 };

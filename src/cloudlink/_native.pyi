@@ -177,4 +177,259 @@ class TimeStretcher:
     @property
     def channels(self) -> int: ...
 
+# --- rtp (bind_rtp.cc) ---
+
+_Bytes = bytes | bytearray | memoryview
+
+class RtpPacket:
+    def __init__(
+        self,
+        *,
+        payload_type: int = 0,
+        sequence_number: int = 0,
+        timestamp: int = 0,
+        ssrc: int = 0,
+        marker: bool = False,
+        csrcs: list[int] = ...,
+        payload: _Bytes = b"",
+        extensions: dict[int, _Bytes] = ...,
+        padding_bytes: int = 0,
+        two_byte_extensions: bool = False,
+    ) -> None: ...
+    @staticmethod
+    def parse(data: _Bytes) -> RtpPacket: ...
+    def serialize(self) -> bytes: ...
+    marker: bool
+    payload_type: int
+    sequence_number: int
+    timestamp: int
+    ssrc: int
+    csrcs: list[int]
+    payload: bytes
+    padding_bytes: int
+    two_byte_extensions: bool
+    extensions: dict[int, bytes]
+    @property
+    def extension_profile(self) -> int | None: ...
+    def get_extension(self, id: int) -> bytes | None: ...
+    def set_extension(self, id: int, data: _Bytes) -> None: ...
+    def remove_extension(self, id: int) -> bool: ...
+
+class RtcpReportBlock:
+    def __init__(
+        self,
+        *,
+        ssrc: int = 0,
+        fraction_lost: int = 0,
+        cumulative_lost: int = 0,
+        extended_highest_sequence: int = 0,
+        jitter: int = 0,
+        last_sr: int = 0,
+        delay_since_last_sr: int = 0,
+    ) -> None: ...
+    ssrc: int
+    fraction_lost: int
+    cumulative_lost: int
+    extended_highest_sequence: int
+    jitter: int
+    last_sr: int
+    delay_since_last_sr: int
+
+class RtcpSenderReport:
+    def __init__(
+        self,
+        *,
+        ssrc: int = 0,
+        ntp_timestamp: int = 0,
+        rtp_timestamp: int = 0,
+        packet_count: int = 0,
+        octet_count: int = 0,
+        report_blocks: list[RtcpReportBlock] = ...,
+    ) -> None: ...
+    ssrc: int
+    ntp_timestamp: int
+    rtp_timestamp: int
+    packet_count: int
+    octet_count: int
+    report_blocks: list[RtcpReportBlock]
+    def serialize(self) -> bytes: ...
+
+class RtcpReceiverReport:
+    def __init__(self, *, ssrc: int = 0, report_blocks: list[RtcpReportBlock] = ...) -> None: ...
+    ssrc: int
+    report_blocks: list[RtcpReportBlock]
+    def serialize(self) -> bytes: ...
+
+class RtcpSdesChunk:
+    def __init__(
+        self, *, ssrc: int = 0, cname: str | None = None, items: list[tuple[int, _Bytes]] = ...
+    ) -> None: ...
+    ssrc: int
+    @property
+    def cname(self) -> str | None: ...
+    items: list[tuple[int, bytes]]
+
+class RtcpSdes:
+    def __init__(self, *, chunks: list[RtcpSdesChunk] = ...) -> None: ...
+    chunks: list[RtcpSdesChunk]
+    def serialize(self) -> bytes: ...
+
+class RtcpBye:
+    def __init__(self, *, ssrcs: list[int] = ..., reason: str = "") -> None: ...
+    ssrcs: list[int]
+    reason: str
+    def serialize(self) -> bytes: ...
+
+class RtcpNack:
+    def __init__(
+        self, *, sender_ssrc: int = 0, media_ssrc: int = 0, sequence_numbers: list[int] = ...
+    ) -> None: ...
+    sender_ssrc: int
+    media_ssrc: int
+    sequence_numbers: list[int]
+    def serialize(self) -> bytes: ...
+
+class RtcpPli:
+    def __init__(self, *, sender_ssrc: int = 0, media_ssrc: int = 0) -> None: ...
+    sender_ssrc: int
+    media_ssrc: int
+    def serialize(self) -> bytes: ...
+
+class RtcpFir:
+    def __init__(
+        self, *, sender_ssrc: int = 0, media_ssrc: int = 0, entries: list[tuple[int, int]] = ...
+    ) -> None: ...
+    sender_ssrc: int
+    media_ssrc: int
+    entries: list[tuple[int, int]]
+    def serialize(self) -> bytes: ...
+
+class RtcpRemb:
+    def __init__(
+        self, *, sender_ssrc: int = 0, bitrate_bps: int = 0, ssrcs: list[int] = ...
+    ) -> None: ...
+    sender_ssrc: int
+    bitrate_bps: int
+    ssrcs: list[int]
+    def serialize(self) -> bytes: ...
+
+class RtcpTransportFeedback:
+    def __init__(
+        self,
+        *,
+        sender_ssrc: int = 0,
+        media_ssrc: int = 0,
+        base_sequence: int = 0,
+        feedback_count: int = 0,
+        arrival_times_us: list[int | None] = ...,
+    ) -> None: ...
+    sender_ssrc: int
+    media_ssrc: int
+    base_sequence: int
+    feedback_count: int
+    arrival_times_us: list[int | None]
+    def serialize(self) -> bytes: ...
+
+class RtcpUnknown:
+    def __init__(self, *, packet_type: int, count: int = 0, body: _Bytes = b"") -> None: ...
+    packet_type: int
+    count: int
+    body: bytes
+    def serialize(self) -> bytes: ...
+
+_RtcpPacket = (
+    RtcpSenderReport
+    | RtcpReceiverReport
+    | RtcpSdes
+    | RtcpBye
+    | RtcpNack
+    | RtcpPli
+    | RtcpFir
+    | RtcpRemb
+    | RtcpTransportFeedback
+    | RtcpUnknown
+)
+
+def parse_rtcp(data: _Bytes) -> list[_RtcpPacket]: ...
+def serialize_rtcp(packets: list[_RtcpPacket] | tuple[_RtcpPacket, ...]) -> bytes: ...
+def is_rtcp_packet(data: _Bytes) -> bool: ...
+
+class SequenceUnwrapper:
+    def __init__(self, *, bits: int = 16) -> None: ...
+    def unwrap(self, value: int) -> int: ...
+    def peek(self, value: int) -> int: ...
+    def reset(self) -> None: ...
+    @property
+    def bits(self) -> int: ...
+    @property
+    def last(self) -> int | None: ...
+
+class ReceiveStatistics:
+    def __init__(self, *, ssrc: int, clock_rate_hz: int) -> None: ...
+    def on_packet(
+        self,
+        *,
+        sequence_number: int,
+        timestamp: int,
+        arrival_time_ms: float,
+        payload_bytes: int = 0,
+    ) -> bool: ...
+    def on_sender_report(self, *, ntp_timestamp: int, arrival_time_ms: float) -> None: ...
+    def report_block(self, now_ms: float) -> RtcpReportBlock | None: ...
+    def stats(self) -> dict[str, int | float]: ...
+    def reset(self) -> None: ...
+    @property
+    def ssrc(self) -> int: ...
+    @property
+    def clock_rate_hz(self) -> int: ...
+    @property
+    def extended_highest_sequence(self) -> int: ...
+    @property
+    def packets_expected(self) -> int: ...
+    @property
+    def cumulative_lost(self) -> int: ...
+    @property
+    def fraction_lost(self) -> int: ...
+    @property
+    def jitter_timestamp_units(self) -> float: ...
+    @property
+    def jitter_ms(self) -> float: ...
+    @property
+    def packets_received(self) -> int: ...
+    @property
+    def packets_duplicated(self) -> int: ...
+    @property
+    def bytes_received(self) -> int: ...
+
+class NackTracker:
+    def __init__(
+        self,
+        *,
+        max_retries: int = 10,
+        max_age_ms: float = 1000.0,
+        max_missing_packets: int = 1000,
+        reorder_delay_ms: float = 0.0,
+    ) -> None: ...
+    def on_packet(self, sequence_number: int, *, now_ms: float) -> bool: ...
+    def nack_list(self, now_ms: float, *, rtt_ms: float) -> list[int]: ...
+    def reset(self) -> None: ...
+    @property
+    def missing(self) -> list[int]: ...
+    @property
+    def missing_count(self) -> int: ...
+    @property
+    def requests_sent(self) -> int: ...
+    @property
+    def packets_recovered(self) -> int: ...
+    @property
+    def packets_abandoned(self) -> int: ...
+    @property
+    def max_retries(self) -> int: ...
+    @property
+    def max_age_ms(self) -> float: ...
+    @property
+    def max_missing_packets(self) -> int: ...
+    @property
+    def reorder_delay_ms(self) -> float: ...
+
 # --- end ---

@@ -12,6 +12,7 @@ __all__ = [
     "CodecError",
     "ConfigError",
     "MediaFileError",
+    "RtpError",
 ]
 
 
@@ -29,3 +30,7 @@ class CodecError(CloudLinkError, ValueError):
 
 class MediaFileError(CloudLinkError, OSError):
     """A media file could not be read or written, or holds no usable stream."""
+
+
+class RtpError(CloudLinkError, ValueError):
+    """An RTP or RTCP packet is malformed or truncated (RFC 3550, RFC 4585)."""
