@@ -184,7 +184,8 @@ void init_vp8(py::module_& m) {
                          "shape (height * 3 / 2, width).")
       .def(py::init([](int width_px, int height_px, double frame_rate_fps, int bitrate_bps,
                        int temporal_layers, int cpu_used, int threads, bool error_resilient,
-                       int keyframe_interval_frames, int min_quantizer, int max_quantizer) {
+                       int keyframe_interval_frames, int noise_sensitivity, int min_quantizer,
+                       int max_quantizer) {
              Vp8EncoderConfig config;
              config.width_px = width_px;
              config.height_px = height_px;
@@ -195,6 +196,7 @@ void init_vp8(py::module_& m) {
              config.threads = threads;
              config.error_resilient = error_resilient;
              config.keyframe_interval_frames = keyframe_interval_frames;
+             config.noise_sensitivity = noise_sensitivity;
              config.min_quantizer = min_quantizer;
              config.max_quantizer = max_quantizer;
              CheckConfig(video::ValidateVp8EncoderConfig(config));
@@ -206,7 +208,8 @@ void init_vp8(py::module_& m) {
            py::arg("frame_rate_fps") = 30.0, py::arg("bitrate_bps") = 1000000,
            py::arg("temporal_layers") = 1, py::arg("cpu_used") = -6, py::arg("threads") = 1,
            py::arg("error_resilient") = true, py::arg("keyframe_interval_frames") = 0,
-           py::arg("min_quantizer") = 2, py::arg("max_quantizer") = 56)
+           py::arg("noise_sensitivity") = 0, py::arg("min_quantizer") = 2,
+           py::arg("max_quantizer") = 56)
       .def("encode", &Encode, py::arg("frame"), py::kw_only(), py::arg("keyframe") = false,
            "Encodes one I420 frame; keyframe=True forces a keyframe.")
       .def(

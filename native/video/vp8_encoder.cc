@@ -66,6 +66,8 @@ std::string ValidateVp8EncoderConfig(const Vp8EncoderConfig& config) {
   if (config.keyframe_interval_frames < 0)
     return "keyframe_interval_frames must be 0 (never) or positive, got " +
            std::to_string(config.keyframe_interval_frames);
+  if (config.noise_sensitivity < 0 || config.noise_sensitivity > 6)
+    return "noise_sensitivity must be within 0..6, got " + std::to_string(config.noise_sensitivity);
   if (config.min_quantizer < 0 || config.min_quantizer > 63)
     return "min_quantizer must be within 0..63, got " + std::to_string(config.min_quantizer);
   if (config.max_quantizer < config.min_quantizer || config.max_quantizer > 63)
@@ -151,7 +153,8 @@ bool Vp8Encoder::Initialize() {
   vpx_codec_control(&codec_, VP8E_SET_CPUUSED, config_.cpu_used);
   vpx_codec_control(&codec_, VP8E_SET_TOKEN_PARTITIONS, static_cast<int>(VP8_ONE_TOKENPARTITION));
   vpx_codec_control(&codec_, VP8E_SET_STATIC_THRESHOLD, 1u);
-  vpx_codec_control(&codec_, VP8E_SET_NOISE_SENSITIVITY, 0u);
+  vpx_codec_control(&codec_, VP8E_SET_NOISE_SENSITIVITY,
+                    static_cast<unsigned>(config_.noise_sensitivity));
 
   // An image header whose plane pointers Encode fills per frame.
   vpx_img_wrap(&image_, VPX_IMG_FMT_I420, cfg_.g_w, cfg_.g_h, 1,

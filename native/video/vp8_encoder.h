@@ -32,6 +32,9 @@ struct Vp8EncoderConfig {
   bool error_resilient = true;
   // Forced keyframe every this many frames; 0 = only first and on request.
   int keyframe_interval_frames = 0;
+  // libvpx's temporal denoiser, 0 (off) .. 6: worth its CPU on noisy camera
+  // pictures (aiortc runs 4), a loss on clean synthetic or screen content.
+  int noise_sensitivity = 0;
   int min_quantizer = 2;  // 0..63, aiortc's bounds
   int max_quantizer = 56;
 };

@@ -207,6 +207,7 @@ class Vp8Encoder:
         threads: int = 1,
         error_resilient: bool = True,
         keyframe_interval_frames: int = 0,
+        noise_sensitivity: int = 0,
         min_quantizer: int = 2,
         max_quantizer: int = 56,
     ) -> None: ...

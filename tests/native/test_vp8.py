@@ -296,6 +296,7 @@ _FRAMES = [_ENC.encode(scene(i, 160, 120)).data for i in range(4)]
         ({"cpu_used": 17}, "cpu_used"),
         ({"threads": 0}, "threads"),
         ({"keyframe_interval_frames": -1}, "keyframe_interval_frames"),
+        ({"noise_sensitivity": 7}, "noise_sensitivity"),
         ({"min_quantizer": 64}, "min_quantizer"),
         ({"min_quantizer": 30, "max_quantizer": 20}, "max_quantizer"),
     ],
@@ -356,3 +357,17 @@ def test_encode_and_decode_release_the_gil() -> None:
             dec.decode(enc.encode(source).data)
 
     assert python_progress_during(work) > 0
+
+
+def test_denoiser_round_trip() -> None:
+    enc = encoder(noise_sensitivity=4)
+    dec = _native.Vp8Decoder()
+    rng = np.random.default_rng(3)
+    scores = []
+    for i in range(10):
+        source = scene(i, WIDTH_PX, HEIGHT_PX)
+        noisy = np.clip(source + rng.normal(0, 3, source.shape), 0, 255).astype(np.uint8)
+        out = dec.decode(enc.encode(noisy).data)
+        assert out is not None
+        scores.append(psnr_db(source, out))
+    assert np.mean(scores[3:]) > 30.0, scores
