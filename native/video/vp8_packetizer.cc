@@ -70,6 +70,8 @@ std::string Vp8Packetizer::Packetize(const uint8_t* frame, size_t frame_bytes,
   for (size_t i = 0; i < count; ++i) {
     // S and PID follow the partition the slice starts in: partition 0,
     // then the token partitions, counted here as one (PID 1).
+    // TODO(#3): exact for our one-token-partition encoder; a foreign frame
+    // with several token partitions gets PID 1 for all of them.
     const size_t slice = base + (i < longer ? 1 : 0);
     descriptor.start_of_partition = offset == 0 || offset == partition0_end;
     descriptor.partition_id = offset < partition0_end ? 0 : 1;

@@ -72,8 +72,9 @@ def test_timestamps_count_90khz_ticks() -> None:
 # --- run-time changes -----------------------------------------------------------
 
 
-def test_bitrate_change_applies_without_a_keyframe() -> None:
-    enc = encoder(bitrate_bps=900_000)
+@pytest.mark.parametrize("temporal_layers", [1, 3])
+def test_bitrate_change_applies_without_a_keyframe(temporal_layers: int) -> None:
+    enc = encoder(bitrate_bps=900_000, temporal_layers=temporal_layers)
     before = encode_scene(enc, 30)
     enc.bitrate_bps = 200_000
     after = encode_scene(enc, 40, start=30)
