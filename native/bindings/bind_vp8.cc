@@ -6,6 +6,8 @@
 #include <pybind11/stl.h>
 #include <vpx/vpx_codec.h>
 
+#include <algorithm>
+#include <cstddef>
 #include <cstring>
 #include <new>
 #include <optional>
@@ -66,32 +68,42 @@ I420View ViewI420(const py::array& frame, int width_px, int height_px) {
   return view;
 }
 
-// Copies one plane of `rows` x `row_bytes` from a strided image.
-void CopyPlane(const uint8_t* source, int stride_bytes, int rows, int row_bytes, uint8_t* out) {
-  for (int row = 0; row < rows; ++row)
-    std::memcpy(out + static_cast<size_t>(row) * row_bytes, source + row * stride_bytes,
-                static_cast<size_t>(row_bytes));
+// Copies a plane of `rows` x `row_bytes` from a strided image into rows of
+// `out_row_bytes` (at least row_bytes): the last byte of each row repeats
+// into the padding, and the last row repeats to fill `out_rows`.
+void CopyPlane(const uint8_t* source, int stride_bytes, int rows, int row_bytes, int out_rows,
+               int out_row_bytes, uint8_t* out) {
+  for (int row = 0; row < out_rows; ++row) {
+    const uint8_t* from = source + static_cast<ptrdiff_t>(std::min(row, rows - 1)) * stride_bytes;
+    uint8_t* to = out + static_cast<size_t>(row) * out_row_bytes;
+    std::memcpy(to, from, static_cast<size_t>(row_bytes));
+    std::memset(to + row_bytes, from[row_bytes - 1],
+                static_cast<size_t>(out_row_bytes - row_bytes));
+  }
 }
 
-// A decoded libvpx image as a new (h * 3 / 2, w) array.
+// A decoded libvpx image as a new (h * 3 / 2, w) array. VP8 allows odd
+// sizes, whose chroma planes are rounded up (RFC 6386 section 2): such a
+// picture is padded to the next even size by repeating its last luma row
+// and column, so that it fits the array layout.
 py::array ImageToArray(const vpx_image_t* image) {
   const int width_px = static_cast<int>(image->d_w);
   const int height_px = static_cast<int>(image->d_h);
-  // TODO(#3): odd frame sizes (legal in VP8, never sent by our encoder)
-  // are refused; padding them to even would let foreign streams through.
-  if (width_px % 2 != 0 || height_px % 2 != 0)
-    RaiseError("CodecError", "decoded frame of odd size " + std::to_string(width_px) + "x" +
-                                 std::to_string(height_px) + " does not fit the I420 array layout");
-  py::array_t<uint8_t> out({height_px * 3 / 2, width_px});
+  const int out_width_px = (width_px + 1) / 2 * 2;
+  const int out_height_px = (height_px + 1) / 2 * 2;
+  py::array_t<uint8_t> out({out_height_px * 3 / 2, out_width_px});
   uint8_t* data = out.mutable_data();
   {
     py::gil_scoped_release release;
-    const size_t luma_bytes = static_cast<size_t>(width_px) * height_px;
-    CopyPlane(image->planes[VPX_PLANE_Y], image->stride[VPX_PLANE_Y], height_px, width_px, data);
-    CopyPlane(image->planes[VPX_PLANE_U], image->stride[VPX_PLANE_U], height_px / 2, width_px / 2,
-              data + luma_bytes);
-    CopyPlane(image->planes[VPX_PLANE_V], image->stride[VPX_PLANE_V], height_px / 2, width_px / 2,
-              data + luma_bytes + luma_bytes / 4);
+    const size_t luma_bytes = static_cast<size_t>(out_width_px) * out_height_px;
+    const int chroma_rows = out_height_px / 2;
+    const int chroma_row_bytes = out_width_px / 2;
+    CopyPlane(image->planes[VPX_PLANE_Y], image->stride[VPX_PLANE_Y], height_px, width_px,
+              out_height_px, out_width_px, data);
+    CopyPlane(image->planes[VPX_PLANE_U], image->stride[VPX_PLANE_U], chroma_rows, chroma_row_bytes,
+              chroma_rows, chroma_row_bytes, data + luma_bytes);
+    CopyPlane(image->planes[VPX_PLANE_V], image->stride[VPX_PLANE_V], chroma_rows, chroma_row_bytes,
+              chroma_rows, chroma_row_bytes, data + luma_bytes + luma_bytes / 4);
   }
   return std::move(out);
 }
@@ -262,6 +274,10 @@ void init_vp8(py::module_& m) {
            "Decodes one whole frame to an I420 array, or None for a frame not for display.")
       .def("reset", &Vp8Decoder::Reset, "Forgets the stream; the next frame must be a keyframe.")
       .def_property_readonly("awaiting_keyframe", &Vp8Decoder::awaiting_keyframe)
+      .def_property_readonly("width_px", &Vp8Decoder::width_px,
+                             "Coded width of the last picture (0 before the first).")
+      .def_property_readonly("height_px", &Vp8Decoder::height_px,
+                             "Coded height of the last picture (0 before the first).")
       .def_property_readonly("frames_decoded", &Vp8Decoder::frames_decoded)
       .def_property_readonly("keyframes_decoded", &Vp8Decoder::keyframes_decoded)
       .def_property_readonly("frames_rejected", &Vp8Decoder::frames_rejected);

@@ -87,6 +87,8 @@ Vp8DecodeStatus Vp8Decoder::Decode(const uint8_t* data, size_t size, const vpx_i
     last_error_ = "frame decoded but not for display";
     return Vp8DecodeStatus::kNoPicture;
   }
+  width_px_ = static_cast<int>(image->d_w);
+  height_px_ = static_cast<int>(image->d_h);
   *picture = image;
   return Vp8DecodeStatus::kOk;
 }

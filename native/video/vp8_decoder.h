@@ -46,6 +46,9 @@ class Vp8Decoder {
   int64_t frames_decoded() const { return frames_decoded_; }
   int64_t keyframes_decoded() const { return keyframes_decoded_; }
   int64_t frames_rejected() const { return frames_rejected_; }
+  // Coded size of the last picture out, 0 before the first.
+  int width_px() const { return width_px_; }
+  int height_px() const { return height_px_; }
 
  private:
   bool Initialize();
@@ -59,6 +62,8 @@ class Vp8Decoder {
   int64_t frames_decoded_ = 0;
   int64_t keyframes_decoded_ = 0;
   int64_t frames_rejected_ = 0;
+  int width_px_ = 0;
+  int height_px_ = 0;
 };
 
 }  // namespace cloudlink::video

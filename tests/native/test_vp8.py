@@ -5,6 +5,9 @@ every kind, and the GIL released while libvpx works."""
 
 from __future__ import annotations
 
+from fractions import Fraction
+
+import av
 import numpy as np
 import pytest
 from _gil import python_progress_during
@@ -372,3 +375,31 @@ def test_denoiser_round_trip() -> None:
         assert out is not None
         scores.append(psnr_db(source, out))
     assert np.mean(scores[3:]) > 30.0, scores
+
+
+def test_odd_sized_foreign_stream_is_padded_to_even() -> None:
+    # PyAV's libvpx writes odd sizes, which VP8 allows and ours does not.
+    codec = av.CodecContext.create("libvpx", "w")
+    codec.width, codec.height, codec.pix_fmt = 161, 121, "yuv420p"
+    codec.time_base = Fraction(1, 30)
+    codec.options = {"deadline": "realtime", "lag-in-frames": "0"}
+    rng = np.random.default_rng(5)
+    ramp = np.linspace(0, 127, 161, dtype=np.uint8)[None, :, None]
+    rgb = np.broadcast_to(ramp, (121, 161, 3)) + rng.integers(0, 8, (121, 161, 3), dtype=np.uint8)
+    source = av.VideoFrame.from_ndarray(rgb, format="rgb24").reformat(format="yuv420p")
+    source.pts = 0
+    data = b"".join(bytes(p) for p in codec.encode(source))
+    dec = _native.Vp8Decoder()
+    out = dec.decode(data)
+    assert out is not None and out.shape == (122 * 3 // 2, 162)
+    assert (dec.width_px, dec.height_px) == (161, 121)
+    # The padding repeats the last column and row of the luma plane.
+    luma = out[:122]
+    assert np.array_equal(luma[:, 161], luma[:, 160])
+    assert np.array_equal(luma[121], luma[120])
+    # The picture itself matches PyAV's own decode of the same packet.
+    reference = av.CodecContext.create("libvpx", "r").decode(av.Packet(data))[0]
+    plane = reference.planes[0]
+    rows = np.frombuffer(bytes(plane), dtype=np.uint8).reshape(-1, plane.line_size)
+    expected_luma = rows[:121, :161]
+    assert np.abs(luma[:121, :161].astype(int) - expected_luma).max() <= 1
