@@ -8,10 +8,9 @@
 namespace cloudlink::video {
 
 std::string ValidateVp8PacketizerConfig(const Vp8PacketizerConfig& config) {
-  // Room for the longest descriptor and at least one byte of frame.
-  if (config.max_payload_bytes < kMaxVp8DescriptorBytes + 1 || config.max_payload_bytes > 65000)
-    return "max_payload_bytes must be within 7..65000, got " +
-           std::to_string(config.max_payload_bytes);
+  if (config.max_payload_bytes < kMinVp8PayloadBytes || config.max_payload_bytes > 65000)
+    return "max_payload_bytes must be within " + std::to_string(kMinVp8PayloadBytes) +
+           "..65000, got " + std::to_string(config.max_payload_bytes);
   if (config.picture_id_bits != 0 && config.picture_id_bits != 7 && config.picture_id_bits != 15)
     return "picture_id_bits must be 0, 7 or 15, got " + std::to_string(config.picture_id_bits);
   const int limit = config.picture_id_bits == 0 ? 0 : (1 << config.picture_id_bits) - 1;

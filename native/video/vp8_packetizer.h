@@ -11,7 +11,16 @@
 #include <string>
 #include <vector>
 
+#include "video/vp8_frame_header.h"
+#include "video/vp8_payload_descriptor.h"
+
 namespace cloudlink::video {
+
+// Smallest payload budget: the longest descriptor and room for twice the
+// keyframe header, so that the first slice of a balanced split (over half
+// the room whenever a frame takes two payloads or more) holds the whole
+// header, which the receiver parses from the first payload alone.
+constexpr size_t kMinVp8PayloadBytes = kMaxVp8DescriptorBytes + 2 * kVp8KeyframeHeaderBytes;
 
 struct Vp8PacketizerConfig {
   // Largest payload in bytes, descriptor included: the path MTU less the IP,

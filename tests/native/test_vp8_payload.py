@@ -64,6 +64,21 @@ def test_packetize_shuffle_depacketize_reassembles_every_frame(max_payload_bytes
         assert decoder.decode(_native.vp8_assemble(frame_payloads)) is not None
 
 
+@settings(max_examples=60, deadline=None)
+@given(max_payload_bytes=st.integers(26, 300), frame_index=st.integers(0, 3))
+def test_any_payload_budget_gives_parseable_payloads(
+    max_payload_bytes: int, frame_index: int
+) -> None:
+    # Down to the smallest budget the first payload holds the whole
+    # keyframe header, so every payload parses and the frame comes back.
+    packetizer = _native.Vp8Packetizer(max_payload_bytes=max_payload_bytes, key_idx=True)
+    frame = FRAMES[frame_index]
+    payloads = packetizer.packetize(frame.data, temporal_layer_id=frame.temporal_layer_id)
+    parsed = [_native.vp8_depacketize(p) for p in payloads]
+    assert parsed[0].keyframe == frame.keyframe
+    assert b"".join(p.data for p in parsed) == frame.data
+
+
 def test_payload_fields_describe_the_frame() -> None:
     packetizer = _native.Vp8Packetizer(max_payload_bytes=400, first_picture_id=1000, key_idx=True)
     key = FRAMES[0]
@@ -262,7 +277,8 @@ def test_assemble_rejects_what_is_not_one_frame(payloads: list[bytes], reason: s
 @pytest.mark.parametrize(
     ("options", "named"),
     [
-        ({"max_payload_bytes": 6}, "max_payload_bytes"),
+        ({"max_payload_bytes": 25}, "max_payload_bytes"),
+        ({"max_payload_bytes": 65001}, "max_payload_bytes"),
         ({"picture_id_bits": 8}, "picture_id_bits"),
         ({"picture_id_bits": 7, "first_picture_id": 128}, "first_picture_id"),
         ({"first_picture_id": -1}, "first_picture_id"),
