@@ -19,7 +19,8 @@ thread CPU time. Every packet of
 both is decoded with one decoder (ours) for PSNR over Y, U and V against the
 source. Target: at least PyAV's fps at equal or better PSNR.
 
-Then the RTP payload: our packetizer and depacketizer (with reassembly) on
+Then decoding the 720p stream, ours beside PyAV's libvpx decoder, and the
+RTP payload: our packetizer and depacketizer (with reassembly) on
 the 720p stream at 1200-byte payloads, µs per packet, beside aiortc's
 Python packetizer and vp8_depayload when aiortc is installed.
 
@@ -176,6 +177,26 @@ def run_encoders(frames: list[npt.NDArray[np.uint8]]) -> dict[str, dict[str, flo
     }
 
 
+def bench_decode(encoded: list[bytes]) -> dict[str, float]:
+    """Decode fps (thread CPU) of one stream: ours to a numpy array, PyAV's
+    libvpx to an av.VideoFrame (aiortc's receive path), in turns by block."""
+    ours = _native.Vp8Decoder()
+    theirs = av.CodecContext.create("libvpx", "r")
+    theirs.thread_count = 1
+    cpu_s = {"ours": 0.0, "pyav": 0.0}
+    for start in range(0, len(encoded), BLOCK_FRAMES):
+        block = encoded[start : start + BLOCK_FRAMES]
+        began = time.thread_time()
+        for data in block:
+            ours.decode(data)
+        cpu_s["ours"] += time.thread_time() - began
+        began = time.thread_time()
+        for data in block:
+            theirs.decode(av.Packet(data))
+        cpu_s["pyav"] += time.thread_time() - began
+    return {f"decode_fps_{name}": len(encoded) / seconds for name, seconds in cpu_s.items()}
+
+
 def bench_payload(encoded: list[bytes]) -> dict[str, float]:
     """µs per packet for packetize + depacketize (and reassembly)."""
     result: dict[str, float] = {}
@@ -271,6 +292,14 @@ def main() -> None:
     print()
     for line in verdicts:
         print(line)
+    decode = bench_decode(encoded_720p)
+    print()
+    print(
+        f"720p decode, fps (CPU): ours {decode['decode_fps_ours']:.0f} (into numpy), "
+        f"PyAV {decode['decode_fps_pyav']:.0f} (into av.VideoFrame), "
+        f"ratio {decode['decode_fps_ours'] / decode['decode_fps_pyav']:.2f} (information)"
+    )
+    result["decode_720p"] = decode
     payload = bench_payload(encoded_720p)
     print()
     print(f"RTP payload (720p stream, {MAX_PAYLOAD_BYTES}-byte payloads), µs per packet:")
