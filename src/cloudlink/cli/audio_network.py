@@ -29,6 +29,13 @@ from cloudlink.media.wav import write_wav
 
 __all__ = ["register", "run"]
 
+_DESCRIPTION: Final = (
+    "Encodes IN with Opus, sends it through a simulated network, receives it through the "
+    "jitter buffer and decoder, and writes what a listener hears, aligned sample for sample "
+    "with IN (frames placed by the jitter buffer's playout timestamp, less the codec's "
+    "lookahead). A trace file has one line per packet in send order: its one-way delay in ms, "
+    "or '-' when it is lost."
+)
 # Rate the link runs at when IN's rate is not one Opus codes.
 _LINK_RATE_HZ: Final = 48000
 # After the last packet has arrived, the listener waits at most this long
@@ -41,7 +48,8 @@ def register(subparsers: Any) -> None:
     parser: argparse.ArgumentParser = subparsers.add_parser(
         "network",
         help="send a file through the engine over a simulated lossy, jittery network",
-        description=__doc__.splitlines()[0] if __doc__ else None,
+        description=_DESCRIPTION,
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     parser.add_argument("input", metavar="IN.wav", help="16-bit PCM WAV file to send")
     parser.add_argument("-o", "--output", metavar="OUT.wav", required=True, help="what is heard")
@@ -55,10 +63,19 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--trace", metavar="FILE", help="per-packet delays in ms, '-' for lost (replaces the above)"
     )
-    parser.add_argument("--fec", action=argparse.BooleanOptionalAction, default=True)
-    parser.add_argument("--red", action=argparse.BooleanOptionalAction, default=False)
+    parser.add_argument(
+        "--fec", action=argparse.BooleanOptionalAction, default=True, help="Opus in-band FEC"
+    )
+    parser.add_argument(
+        "--red",
+        action=argparse.BooleanOptionalAction,
+        default=False,
+        help="RFC 2198 redundancy (each packet also carries the previous one)",
+    )
     parser.add_argument("--seed", type=int, default=0, help="seed of the network model")
-    parser.add_argument("--json", action="store_true", help="print the statistics as JSON")
+    parser.add_argument(
+        "--json", action="store_true", help="print the receive statistics as one JSON object"
+    )
     parser.set_defaults(run=run)
 
 

@@ -29,6 +29,12 @@ from cloudlink.media.synthetic import SPEAKERS, speech_source
 
 __all__ = ["register", "run"]
 
+_DESCRIPTION: Final = (
+    "An offline call: the committed speakers take turns, each through the engine (Opus, FEC, "
+    "RED, jitter buffer, concealment) over its own simulated lossy, jittery network; the "
+    "listener mixes the streams. Prints per-stream quality figures with an E-model "
+    "(ITU-T G.107) MOS estimate and writes what the listener heard to a WAV file."
+)
 # The committed speech is 16 kHz: the call runs in wideband.
 _RATE_HZ: Final = 16000
 # Playout after the last turn, so its end is heard too.
@@ -46,19 +52,37 @@ def register(subparsers: Any) -> None:
     parser: argparse.ArgumentParser = subparsers.add_parser(
         "demo",
         help="an offline call over a simulated lossy network, with its quality figures",
-        description=__doc__.splitlines()[0] if __doc__ else None,
+        description=_DESCRIPTION,
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
-    parser.add_argument("--duration", type=float, default=12.0, metavar="S", help="call length")
-    parser.add_argument("--speakers", type=int, choices=(2, 3), default=3)
-    parser.add_argument("--loss", type=float, default=5.0, metavar="PCT", help="bursty loss, %%")
-    parser.add_argument("--jitter-ms", type=float, default=30.0, metavar="MS")
-    parser.add_argument("--fec", action=argparse.BooleanOptionalAction, default=True)
-    parser.add_argument("--red", action=argparse.BooleanOptionalAction, default=True)
-    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--duration", type=float, default=12.0, metavar="S", help="length of the call in s"
+    )
+    parser.add_argument(
+        "--speakers", type=int, choices=(2, 3), default=3, help="how many people talk"
+    )
+    parser.add_argument(
+        "--loss",
+        type=float,
+        default=5.0,
+        metavar="PCT",
+        help=f"loss rate in %%, in bursts of {_BURST_PACKETS:g} packets on average",
+    )
+    parser.add_argument(
+        "--jitter-ms", type=float, default=30.0, metavar="MS", help="95th percentile of jitter"
+    )
+    parser.add_argument(
+        "--fec", action=argparse.BooleanOptionalAction, default=True, help="Opus in-band FEC"
+    )
+    parser.add_argument(
+        "--red", action=argparse.BooleanOptionalAction, default=True, help="RFC 2198 redundancy"
+    )
+    parser.add_argument("--seed", type=int, default=1, help="seed of the network model")
     parser.add_argument(
         "--out",
+        default=str(_DEFAULT_OUT),
         metavar="FILE",
-        help=f"where the listener's audio goes (default {_DEFAULT_OUT})",
+        help="where the listener's audio goes",
     )
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     parser.set_defaults(run=run)
@@ -67,8 +91,7 @@ def register(subparsers: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     """Runs the call; returns the exit code."""
     _check(args)
-    if args.out is None:
-        args.out = str(_DEFAULT_OUT)
+    if args.out == str(_DEFAULT_OUT):
         _DEFAULT_OUT.parent.mkdir(parents=True, exist_ok=True)
     names = SPEAKERS[: args.speakers]
     links = {
