@@ -1,5 +1,7 @@
 #include "audio/time_stretcher.h"
 
+#include <cstddef>
+
 namespace cloudlink::audio {
 
 TimeStretcher::TimeStretcher(int sample_rate_hz, int channels)
