@@ -65,14 +65,12 @@ def room_response() -> npt.NDArray[np.float64]:
 
     size = [5.0, 4.0, 3.0]
     absorption, max_order = pra.inverse_sabine(0.35, size)
-    room = pra.ShoeBox(
-        size, fs=RATE_HZ, materials=pra.Material(absorption), max_order=max_order
-    )
+    room = pra.ShoeBox(size, fs=RATE_HZ, materials=pra.Material(absorption), max_order=max_order)
     room.add_source([2.0, 1.8, 1.0])
     room.add_microphone([2.4, 2.1, 1.1])
     room.compute_rir()
     rir = np.asarray(room.rir[0][0], dtype=np.float64)
-    delay = int(round(DELAY_MS * RATE_HZ / 1000))
+    delay = round(DELAY_MS * RATE_HZ / 1000)
     return np.concatenate([np.zeros(delay), rir])
 
 
@@ -264,8 +262,10 @@ def main() -> None:
         "delay_ms": ours_result.delay_ms,
         "true_delay_ms": round(scenario.true_delay_ms, 2),
     }
-    print(f"near-end cut in double talk: {near_cut:.1f} dB (target <= 3 dB) "
-          f"{'met' if near_cut <= 3.0 else 'MISSED'}")
+    print(
+        f"near-end cut in double talk: {near_cut:.1f} dB (target <= 3 dB) "
+        f"{'met' if near_cut <= 3.0 else 'MISSED'}"
+    )
     if aec3 is not None:
         erle_ratio = ours_result.erle_db - aec3.erle_db
         cpu_ratio = ours_result.us_per_frame / aec3.us_per_frame

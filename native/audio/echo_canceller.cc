@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 
 namespace cloudlink::audio {
 namespace {
@@ -14,6 +15,8 @@ constexpr int kMaxDelayMs = 500;
 // The far end is delayed by the estimate less two frames, so an estimate
 // one frame late still leaves the echo's onset inside the filter.
 constexpr int kDelayMarginFrames = 2;
+// The coarse estimate wanders by a frame or two on a fixed path.
+constexpr int kDelayJitterFrames = 2;
 // Render frames held at most (200 ms of capture running late).
 constexpr int kMaxQueuedFrames = 20;
 // Echo is adapted up to 8 kHz, the band that carries speech.
@@ -121,6 +124,8 @@ void EchoCanceller::UpdateDelay() {
   if (target == applied_delay_frames_) return;
   const int change = target - applied_delay_frames_;
   applied_delay_frames_ = target;
+  // A jump of more than the estimate's jitter means the echo path changed.
+  if (std::abs(change) > kDelayJitterFrames) linear_.Relearn();
   // The current frame's block is added by Process, so history starts one
   // frame back.
   linear_.Realign(change, [this](int blocks_back) { return FarBlock(blocks_back + 1); });
@@ -149,7 +154,8 @@ void EchoCanceller::ProcessCapture(const float* mic, float* out) {
   delay_estimator_.Update(far_frame_.data(), mic_copy_.data());
   UpdateDelay();
   linear_.Process(FarBlock(0), mic_copy_.data(), error_.data());
-  suppressor_.Process(mic_copy_.data(), error_.data(), linear_.far_active(), out);
+  suppressor_.Process(mic_copy_.data(), error_.data(), linear_.far_active(),
+                      linear_.near_suspected(), out);
   UpdateStats(mic_copy_.data(), out);
 }
 

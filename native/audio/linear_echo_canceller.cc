@@ -21,11 +21,11 @@ constexpr float kMaxStep = 0.5f;
 constexpr float kBootstrapStep = 0.25f;
 // Leakage (residual over estimated echo power): learned at this rate per
 // frame (about 200 ms), a frame counts as near speech when its ratio exceeds
-// the leakage 6 dB, and during such frames the leakage rises 3 dB per second
-// (10^(0.3/100) per frame) so that a changed echo path is relearned.
+// the leakage 6 dB, and during such frames the leakage rises 6 dB per second
+// (10^(0.6/100) per frame) so that a changed echo path is relearned.
 constexpr float kLeakageRate = 0.05f;
 constexpr float kNearToLeakage = 4.0f;
-constexpr float kLeakageRise = 1.0069f;
+constexpr float kLeakageRise = 1.0139f;
 constexpr float kMinLeakage = 1e-4f;
 constexpr float kMaxLeakage = 1.0f;
 // Reverberant hold of the echo-estimate energy: 1 dB per 10 ms.
@@ -33,9 +33,10 @@ constexpr float kEchoHoldDecay = 0.8f;
 // The filter counts as adapted once its ERLE passes 6 dB.
 constexpr float kAdaptedErleDb = 6.0f;
 // Two-path thresholds: the background must beat the foreground by 0.5 dB
-// over the short and the long term to be copied, and be 6 dB worse over both
-// to be reset.
+// (3 dB while near speech is suspected) over the short and the long term to
+// be copied, and be 6 dB worse over both to be reset.
 constexpr float kCopyRatio = 0.89f;
+constexpr float kCopyRatioNear = 0.5f;
 constexpr float kResetRatio = 4.0f;
 constexpr float kShortSmoothing = 0.5f;
 constexpr float kLongSmoothing = 0.9f;
@@ -70,6 +71,11 @@ LinearEchoCanceller::LinearEchoCanceller(int block_samples, int fft_size, int pa
     v->resize(bins_);
   time_.resize(fft_size_);
   Reset();
+}
+
+void LinearEchoCanceller::Relearn() {
+  adapted_ = false;
+  leakage_ = kMaxLeakage;
 }
 
 void LinearEchoCanceller::Reset() {
@@ -223,7 +229,10 @@ void LinearEchoCanceller::CompareFilters(float mic_energy, float fg_energy, floa
   bg_long_ = kLongSmoothing * bg_long_ + (1.0f - kLongSmoothing) * bg_energy;
 
   // Copy the background when it does better; restore it when it diverged.
-  if (bg_short_ < kCopyRatio * fg_short_ && bg_long_ < kCopyRatio * fg_long_) {
+  // While near speech is suspected the background must win clearly, so that
+  // a background that merely fits the near talker is not taken.
+  const float copy_ratio = near_suspected_ ? kCopyRatioNear : kCopyRatio;
+  if (bg_short_ < copy_ratio * fg_short_ && bg_long_ < copy_ratio * fg_long_) {
     foreground_.CopyFrom(background_);
     fg_short_ = bg_short_;
     fg_long_ = bg_long_;

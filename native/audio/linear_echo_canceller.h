@@ -54,7 +54,12 @@ class LinearEchoCanceller {
   // Current leakage (residual-to-estimated echo power ratio).
   float leakage() const { return leakage_; }
   bool far_active() const { return far_active_; }
+  // This block's error exceeds what the learned leakage explains: near
+  // speech (or a changed echo path).
+  bool near_suspected() const { return near_suspected_; }
 
+  // The echo path is known to have changed: learn at full speed again.
+  void Relearn();
   void Reset();
 
  private:

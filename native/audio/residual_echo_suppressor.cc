@@ -19,9 +19,10 @@ constexpr float kEchoHoldDecay = 0.67f;
 // Overestimation of the residual echo (3 dB) and the gain floor (-40 dB).
 constexpr float kOverestimation = 2.0f;
 constexpr float kMinGain = 0.01f;
-// Learning rate of the residual-to-echo ratio (about 0.5 s of far-end
-// single talk) and its bounds.
-constexpr float kRatioRate = 0.02f;
+// Tracking of the residual-to-echo ratio in far-end single talk: rises
+// within a few frames, falls over about 2 s; and its bounds.
+constexpr float kRatioRise = 0.3f;
+constexpr float kRatioFall = 0.005f;
 constexpr float kMinRatio = 1e-4f;
 constexpr float kMaxRatio = 1.0f;
 // Noise floor tracking: a lightly smoothed power falls at once toward a
@@ -33,8 +34,6 @@ constexpr float kNoiseFall = 0.1f;
 constexpr float kNoiseRise = 1.0023f;
 constexpr float kNoiseBias = 1.5f;
 constexpr float kMinNoiseMeanSquare = 1e-12f;
-// Double talk: error power 6 dB above residual echo plus noise.
-constexpr float kNearToResidual = 4.0f;
 
 }  // namespace
 
@@ -68,14 +67,14 @@ ResidualEchoSuppressor::ResidualEchoSuppressor(int sample_rate_hz, int frame_sam
   block_.resize(fft_size_);
   tail_.resize(overlap_samples_);
   for (auto* v : {&d_re_, &d_im_, &e_re_, &e_im_, &noise_, &error_smooth_, &echo_held_,
-                  &residual_num_, &residual_den_, &gain_})
+                  &residual_ratio_, &gain_})
     v->resize(bins_);
   Reset();
 }
 
 void ResidualEchoSuppressor::Reset() {
   for (auto* v : {&mic_history_, &error_history_, &tail_, &noise_, &error_smooth_, &echo_held_,
-                  &residual_num_, &residual_den_})
+                  &residual_ratio_})
     std::fill(v->begin(), v->end(), 0.0f);
   std::fill(gain_.begin(), gain_.end(), 1.0f);
   double_talk_ = false;
@@ -93,7 +92,7 @@ float ResidualEchoSuppressor::NextUniform() {
   return static_cast<float>(random_state_) * (2.0f / 4294967296.0f) - 1.0f;
 }
 
-void ResidualEchoSuppressor::ComputeGains(bool far_active) {
+void ResidualEchoSuppressor::ComputeGains(bool far_active, bool near_active) {
   // Noise floor of the error in every bin, never below -120 dBFS so that it
   // can rise again after digital silence.
   const float min_noise = kMinNoiseMeanSquare * window_energy_;
@@ -108,33 +107,26 @@ void ResidualEchoSuppressor::ComputeGains(bool far_active) {
   }
   ++frames_;
 
-  // The echo estimate (mic minus error) held with the decay of the room,
-  // and what residual echo and noise should leave in the error.
-  float error_sum = 0.0f;
-  float expected_sum = 0.0f;
+  // The echo estimate (mic minus error), held with the decay of the room.
   for (int k = 0; k < active_bins_; ++k) {
-    const float error_power = e_re_[k] * e_re_[k] + e_im_[k] * e_im_[k];
     const float y_re = d_re_[k] - e_re_[k];
     const float y_im = d_im_[k] - e_im_[k];
-    const float echo_power = y_re * y_re + y_im * y_im;
-    echo_held_[k] = std::max(echo_power, kEchoHoldDecay * echo_held_[k]);
-    const float ratio = residual_num_[k] / (residual_den_[k] + 1e-20f);
-    error_sum += error_power;
-    expected_sum +=
-        std::clamp(ratio, kMinRatio, kMaxRatio) * echo_held_[k] + kNoiseBias * noise_[k];
+    echo_held_[k] = std::max(y_re * y_re + y_im * y_im, kEchoHoldDecay * echo_held_[k]);
   }
 
-  // Double talk: far end active, yet much more error than residual echo and
-  // noise explain.
-  double_talk_ = far_active && error_sum > kNearToResidual * expected_sum;
+  // Double talk: far end active and the linear stage sees near speech.
+  double_talk_ = far_active && near_active;
 
   // Learn the residual-to-echo ratio while the far end talks alone.
   if (far_active && !double_talk_) {
     for (int k = 0; k < active_bins_; ++k) {
       const float error_power = e_re_[k] * e_re_[k] + e_im_[k] * e_im_[k];
       const float residual = std::max(0.0f, error_power - kNoiseBias * noise_[k]);
-      residual_num_[k] += kRatioRate * (residual - residual_num_[k]);
-      residual_den_[k] += kRatioRate * (echo_held_[k] - residual_den_[k]);
+      // Peak tracker: up quickly, down slowly, so that the ratio covers
+      // the frames where the residual is at its highest.
+      const float observed = std::min(kMaxRatio, residual / (echo_held_[k] + 1e-20f));
+      float& ratio = residual_ratio_[k];
+      ratio += (observed > ratio ? kRatioRise : kRatioFall) * (observed - ratio);
     }
   }
 
@@ -142,8 +134,7 @@ void ResidualEchoSuppressor::ComputeGains(bool far_active) {
   float gain_sum = 0.0f;
   for (int k = 0; k < active_bins_; ++k) {
     const float error_power = e_re_[k] * e_re_[k] + e_im_[k] * e_im_[k];
-    const float ratio =
-        std::clamp(residual_num_[k] / (residual_den_[k] + 1e-20f), kMinRatio, kMaxRatio);
+    const float ratio = std::clamp(residual_ratio_[k], kMinRatio, kMaxRatio);
     const float residual = kOverestimation * ratio * echo_held_[k];
     gain_[k] = std::clamp(1.0f - residual / (error_power + 1e-20f), kMinGain, 1.0f);
     gain_sum += gain_[k];
@@ -160,7 +151,7 @@ void ResidualEchoSuppressor::ComputeGains(bool far_active) {
 }
 
 void ResidualEchoSuppressor::Process(const float* mic, const float* error, bool far_active,
-                                     float* out) {
+                                     bool near_active, float* out) {
   // Slide the analysis segments: the last overlap samples of the previous
   // frame, then this frame.
   const int length = frame_samples_ + overlap_samples_;
@@ -176,7 +167,7 @@ void ResidualEchoSuppressor::Process(const float* mic, const float* error, bool 
   for (int n = 0; n < length; ++n) block_[n] = window_[n] * error_history_[n];
   fft_.Forward(block_.data(), e_re_.data(), e_im_.data());
 
-  ComputeGains(far_active);
+  ComputeGains(far_active, near_active);
 
   // Gain, plus comfort noise filling the power the gain removed. A uniform
   // variable on [-1, 1) has variance 1/3; the 3/2 factor makes each complex

@@ -27,9 +27,10 @@ class ResidualEchoSuppressor {
   ResidualEchoSuppressor(int sample_rate_hz, int frame_samples);
 
   // mic: the microphone frame; error: the same frame after the linear
-  // canceller; far_active: the far end played something in this frame.
-  // Writes the output, delayed by delay_samples(), to `out`.
-  void Process(const float* mic, const float* error, bool far_active, float* out);
+  // canceller; far_active: the far end played something in this frame;
+  // near_active: the linear stage saw more error than its residual echo
+  // explains. Writes the output, delayed by delay_samples(), to `out`.
+  void Process(const float* mic, const float* error, bool far_active, bool near_active, float* out);
 
   int delay_samples() const { return overlap_samples_; }
   // The near end talks while the far end's echo is present.
@@ -41,7 +42,7 @@ class ResidualEchoSuppressor {
 
  private:
   // Fills gain_ from the spectra of this frame; sets double_talk_.
-  void ComputeGains(bool far_active);
+  void ComputeGains(bool far_active, bool near_active);
   float NextUniform();
 
   int frame_samples_;
@@ -58,10 +59,10 @@ class ResidualEchoSuppressor {
   std::vector<float> block_, tail_;
   std::vector<float> d_re_, d_im_, e_re_, e_im_;
 
-  std::vector<float> noise_;                        // noise floor of the error, per bin
-  std::vector<float> error_smooth_;                 // lightly smoothed error power
-  std::vector<float> echo_held_;                    // echo-estimate power with reverberant decay
-  std::vector<float> residual_num_, residual_den_;  // residual-to-echo ratio terms
+  std::vector<float> noise_;           // noise floor of the error, per bin
+  std::vector<float> error_smooth_;    // lightly smoothed error power
+  std::vector<float> echo_held_;       // echo-estimate power with reverberant decay
+  std::vector<float> residual_ratio_;  // residual-to-echo power ratio per bin
   std::vector<float> gain_;
   bool double_talk_ = false;
   float mean_gain_ = 1.0f;
