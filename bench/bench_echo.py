@@ -34,6 +34,7 @@ FAR_DBFS = -20.0  # far-end speech level while active
 ECHO_DBFS = -30.0  # echo level at the microphone while active; the near talker matches it
 WARMUP_S = 5.0
 ACTIVE_DBFS = -55.0  # a 10 ms frame above this level counts as speech
+NEAR_SILENT_DBFS = -100.0  # a near-end frame below this level is silence
 
 Processor = Callable[[npt.NDArray[np.int16], npt.NDArray[np.int16]], npt.NDArray[np.int16]]
 
@@ -112,6 +113,7 @@ class Result:
     near_energy_db: float
     near_gain_db: float
     us_per_frame: float
+    floor_dbfs: float  # median output level in far-end single talk
     delay_ms: float | None = None
 
 
@@ -139,10 +141,14 @@ def score(name: str, sc: Scenario, out: npt.NDArray[np.float64], us: float) -> R
     lag = best_lag(out, sc.near)
     aligned = np.concatenate([out[lag:], np.zeros(lag)])
     echo_on = frame_levels_dbfs(sc.echo) > ACTIVE_DBFS
-    near_on = frame_levels_dbfs(sc.near) > ACTIVE_DBFS
+    # Far-end single talk means the near talker is silent: espeak-ng's pauses
+    # are digital silence, so any near-end sound in a frame (or its
+    # neighbours) makes it a near-end frame.
+    near_sound = frame_levels_dbfs(sc.near) > NEAR_SILENT_DBFS
+    near_on = near_sound | np.roll(near_sound, 1) | np.roll(near_sound, -1)
     after = np.arange(len(echo_on)) * FRAME >= WARMUP_S * RATE_HZ
     single = echo_on & ~near_on & after
-    double = echo_on & near_on & after
+    double = echo_on & (frame_levels_dbfs(sc.near) > ACTIVE_DBFS) & after
 
     def frames(x: npt.NDArray[np.float64], mask: npt.NDArray[np.bool_]) -> npt.NDArray:
         return x[: len(mask) * FRAME].reshape(-1, FRAME)[mask].ravel()
@@ -155,7 +161,8 @@ def score(name: str, sc: Scenario, out: npt.NDArray[np.float64], us: float) -> R
     # near signal, immune to residual echo.
     gain = float(np.dot(out_dt, near_dt) / np.dot(near_dt, near_dt))
     gain_db = 20 * np.log10(max(gain, 1e-6))
-    return Result(name, float(erle), float(energy_db), float(gain_db), us)
+    floor = float(np.median(frame_levels_dbfs(aligned)[single]))
+    return Result(name, float(erle), float(energy_db), float(gain_db), us, floor)
 
 
 def ours() -> tuple[Processor, EchoCanceller]:
@@ -240,13 +247,17 @@ def main() -> None:
     print()
     print(
         f"{'implementation':30} {'ERLE dB':>8} {'near dB (energy)':>17} "
-        f"{'near dB (proj.)':>16} {'us/10ms':>8}"
+        f"{'near dB (proj.)':>16} {'us/10ms':>8} {'floor dBFS':>11}"
     )
     for r in results:
         print(
             f"{r.name:30} {r.erle_db:8.1f} {r.near_energy_db:17.1f} "
-            f"{r.near_gain_db:16.1f} {r.us_per_frame:8.1f}"
+            f"{r.near_gain_db:16.1f} {r.us_per_frame:8.1f} {r.floor_dbfs:11.1f}"
         )
+    print(
+        f"floor: median output level in far-end single talk (the noise is {NOISE_DBFS:.0f} dBFS); "
+        "near dB: energy ratio, and the projection on the near talker (immune to residual echo)"
+    )
     ours_result = results[0]
     aec3 = next((r for r in results if r.name.startswith("webrtc-aec3 (py")), None)
     near_cut = -min(ours_result.near_energy_db, ours_result.near_gain_db)

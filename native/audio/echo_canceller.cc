@@ -15,7 +15,9 @@ constexpr int kMaxDelayMs = 500;
 // The far end is delayed by the estimate less two frames, so an estimate
 // one frame late still leaves the echo's onset inside the filter.
 constexpr int kDelayMarginFrames = 2;
-// The coarse estimate wanders by a frame or two on a fixed path.
+// The coarse estimate wanders by a frame on a fixed path: moves of one frame
+// are ignored, and only jumps of more than two frames mean a new echo path.
+constexpr int kDelayHysteresisFrames = 1;
 constexpr int kDelayJitterFrames = 2;
 // Render frames held at most (200 ms of capture running late).
 constexpr int kMaxQueuedFrames = 20;
@@ -121,7 +123,9 @@ void EchoCanceller::UpdateDelay() {
   if (!estimate) return;
   stats_.coarse_delay_ms = static_cast<float>(*estimate * 1000 / kFramesPerSecond);
   const int target = std::max(0, *estimate - kDelayMarginFrames);
-  if (target == applied_delay_frames_) return;
+  // A one-frame move stays within the margin: the filter keeps the echo,
+  // and realigning would only disturb it.
+  if (std::abs(target - applied_delay_frames_) <= kDelayHysteresisFrames) return;
   const int change = target - applied_delay_frames_;
   applied_delay_frames_ = target;
   // A jump of more than the estimate's jitter means the echo path changed.

@@ -217,7 +217,7 @@ void LinearEchoCanceller::CompareFilters(float mic_energy, float fg_energy, floa
   near_suspected_ = ratio > kNearToLeakage * leakage_;
   if (!near_suspected_) {
     leakage_ += kLeakageRate * (ratio - leakage_);
-  } else {
+  } else if (bg_long_ < kCopyRatio * fg_long_) {
     leakage_ *= kLeakageRise;
   }
   leakage_ = std::clamp(leakage_, kMinLeakage, kMaxLeakage);
@@ -231,7 +231,7 @@ void LinearEchoCanceller::CompareFilters(float mic_energy, float fg_energy, floa
   // Copy the background when it does better; restore it when it diverged.
   // While near speech is suspected the background must win clearly, so that
   // a background that merely fits the near talker is not taken.
-  const float copy_ratio = near_suspected_ ? kCopyRatioNear : kCopyRatio;
+  const float copy_ratio = near_suspected_ && adapted_ ? kCopyRatioNear : kCopyRatio;
   if (bg_short_ < copy_ratio * fg_short_ && bg_long_ < copy_ratio * fg_long_) {
     foreground_.CopyFrom(background_);
     fg_short_ = bg_short_;
