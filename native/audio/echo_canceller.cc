@@ -117,6 +117,9 @@ const float* EchoCanceller::FarBlock(int frames_back) const {
   return &far_ring_[start];
 }
 
+// TODO(#2): render and capture clocks are assumed equal; drift is followed
+// only in 10 ms steps of the delay estimate, and a jump of more than two
+// frames makes the filter relearn.
 void EchoCanceller::UpdateDelay() {
   // Follow the coarse estimate, less the margin.
   const std::optional<int> estimate = delay_estimator_.delay_frames();

@@ -229,6 +229,9 @@ void LinearEchoCanceller::CompareFilters(float mic_energy, float fg_energy, floa
   bg_long_ = kLongSmoothing * bg_long_ + (1.0f - kLongSmoothing) * bg_energy;
 
   // Copy the background when it does better; restore it when it diverged.
+  // TODO(#2): near speech is judged frame by frame, so in the pauses of long
+  // double talk a background that fitted the near talker can still be
+  // copied; the foreground then takes seconds to regain its ERLE.
   // While near speech is suspected the background must win clearly, so that
   // a background that merely fits the near talker is not taken.
   const float copy_ratio = near_suspected_ && adapted_ ? kCopyRatioNear : kCopyRatio;

@@ -104,6 +104,9 @@ void ResidualEchoSuppressor::ComputeGains(bool far_active, bool near_active) {
   // can rise again after digital silence. It falls at once and rises only
   // where it cannot be creeping up on echo or speech: not in double talk,
   // and not in a bin whose expected residual echo exceeds the floor.
+  // TODO(#2): frozen under echo, the floor keeps the lowest values it met
+  // and reads about 1 dB low during long far-end talk, so the comfort noise
+  // is that much quieter than the room.
   const float min_noise = kMinNoiseMeanSquare * window_energy_;
   const bool frozen = far_active && near_active;
   for (int k = 0; k < bins_; ++k) {
@@ -144,7 +147,11 @@ void ResidualEchoSuppressor::ComputeGains(bool far_active, bool near_active) {
     const float error_power = e_re_[k] * e_re_[k] + e_im_[k] * e_im_[k];
     const float ratio = std::clamp(residual_ratio_[k], kMinRatio, kMaxRatio);
     const float residual = kOverestimation * ratio * echo_held_[k];
-    gain_[k] = std::clamp(1.0f - residual / (error_power + 1e-20f), kMinGain, 1.0f);
+    // Where the linear stage made a bin louder than the microphone its
+    // estimate was wrong there: the output never exceeds the microphone.
+    const float mic_power = d_re_[k] * d_re_[k] + d_im_[k] * d_im_[k];
+    const float cap = std::sqrt(mic_power / (error_power + 1e-20f));
+    gain_[k] = std::clamp(std::min(cap, 1.0f - residual / (error_power + 1e-20f)), kMinGain, 1.0f);
     gain_sum += gain_[k];
   }
   mean_gain_ = gain_sum / active_bins_;
