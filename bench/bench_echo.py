@@ -294,8 +294,15 @@ def main() -> None:
             erle_vs_aec3_db=round(erle_ratio, 2),
             cpu_vs_aec3=round(cpu_ratio, 3),
         )
+    keys = {
+        "webrtc-aec3 (pywebrtc-audio)": "aec3_pywebrtc",
+        "webrtc-aec3 (livekit)": "aec3_livekit",
+        "speexdsp-mdf 256 ms": "speexdsp",
+    }
     for r in results[1:]:
-        figures[f"{r.name.split()[0]}_erle_db"] = round(r.erle_db, 2)
+        figures[f"{keys[r.name]}_erle_db"] = round(r.erle_db, 2)
+        figures[f"{keys[r.name]}_us_per_frame"] = round(r.us_per_frame, 1)
+    figures["floor_dbfs"] = round(ours_result.floor_dbfs, 2)
     print("RESULT " + json.dumps(figures))
 
 
