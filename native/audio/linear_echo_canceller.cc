@@ -16,8 +16,8 @@ constexpr float kFarActiveMeanSquare = 1e-6f;
 constexpr float kFarPowerFloor = 1e-7f;
 // Largest per-bin step; 1 would be the NLMS stability bound.
 constexpr float kMaxStep = 0.5f;
-// Step used before the filter has converged enough for the leakage
-// regression to be meaningful (Valin 2007 bootstraps the same way).
+// Step used before the filter has converged enough for the leakage to be
+// meaningful.
 constexpr float kBootstrapStep = 0.25f;
 // Leakage (residual over estimated echo power): learned at this rate per
 // frame (about 200 ms), a frame counts as near speech when its ratio exceeds
@@ -178,7 +178,7 @@ void LinearEchoCanceller::ComputeStep() {
   }
 
   // Optimal step per bin: residual echo (leakage times echo estimate) over
-  // error power (Valin 2007, eq. 13), half from the bin and half from the
+  // error power (Valin 2007), half from the bin and half from the
   // whole band so that bins of little echo still learn. Near speech raises
   // the error power and so slows learning by itself. The step is then
   // normalised by the far power the filter spans: with S[k] = sum_p
@@ -211,7 +211,8 @@ void LinearEchoCanceller::CompareFilters(float mic_energy, float fg_energy, floa
   // Leakage of the foreground: its error over its reverberation-held echo
   // estimate, learned in frames that look like far-end single talk. A frame
   // far above the learned leakage is near speech or a changed echo path;
-  // the leakage then creeps up, so that a changed path is relearned.
+  // when the background meanwhile does better than the foreground it is the
+  // path, and the leakage creeps up so that the new path is learned fast.
   echo_held_ = std::max(fg_echo_energy, kEchoHoldDecay * echo_held_);
   const float ratio = fg_energy / (echo_held_ + 1e-12f);
   near_suspected_ = ratio > kNearToLeakage * leakage_;

@@ -3,14 +3,16 @@
 // whose per-bin learning rate follows J.-M. Valin, "On adjusting the
 // learning rate in frequency domain echo cancellation with double-talk",
 // IEEE Trans. ASLP 15(3), 2007: the optimal step is the ratio of residual
-// echo to error power, the residual echo being estimated from a running
-// regression of the error power on the echo-estimate power. A background
-// filter adapts all the time; the foreground filter, whose output is used,
-// takes its weights when it does better and gives them back when it
-// diverges (the two-path scheme of K. Ochiai, T. Araseki and T. Ogihara,
-// "Echo canceler with two echo path models", IEEE Trans. Commun. 25(6),
-// 1977), so double talk cannot corrupt the output and a changed echo path
-// is learned again.
+// echo to error power. Valin estimates the residual echo by regressing error
+// power on echo-estimate power; here the leakage (residual over estimated
+// echo power) is instead learned in blocks whose error it explains, and
+// creeps up while the background filter beats the foreground, which is how
+// a changed echo path shows. A background filter adapts all the time; the
+// foreground filter, whose output is used, takes its weights when it does
+// better and gives them back when it diverges (the two-path scheme of
+// K. Ochiai, T. Araseki and T. Ogihara, "Echo canceler with two echo path
+// models", IEEE Trans. Commun. 25(6), 1977), so double talk cannot corrupt
+// the output and a changed echo path is learned again.
 
 #ifndef CLOUDLINK_AUDIO_LINEAR_ECHO_CANCELLER_H_
 #define CLOUDLINK_AUDIO_LINEAR_ECHO_CANCELLER_H_
@@ -66,7 +68,7 @@ class LinearEchoCanceller {
   // FFT of a far block into history slot j blocks back.
   void SetFarBlock(int blocks_back, const float* block);
   int Slot(int blocks_back) const;
-  // Per-bin step of the background filter from the leakage regression.
+  // Per-bin step of the background filter from the leakage.
   void ComputeStep();
   // Foreground/background comparison: copy or restore weights.
   void CompareFilters(float mic_energy, float fg_energy, float fg_echo_energy, float bg_energy);
