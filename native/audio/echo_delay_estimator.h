@@ -1,10 +1,10 @@
 // Coarse estimate of the echo delay: how many 10 ms frames after the far end
 // is played its echo reaches the microphone. It correlates the band-energy
-// envelopes of the two signals over every candidate lag (the idea of
-// matching far- and near-end spectral envelopes is that of WebRTC's delay
-// estimator, after C. Faller and J. Chen, "Suppressing acoustic echo in a
-// spectral envelope space", IEEE Trans. Speech Audio Process. 13(5), 2005),
-// so the adaptive filter only has to span the echo tail, not the pure delay.
+// envelopes of the two signals over every candidate lag (echo handled in a
+// spectral envelope space, as in C. Faller and J. Chen, "Suppressing
+// acoustic echo in a spectral envelope space", IEEE Trans. Speech Audio
+// Process. 13(5), 2005), so the adaptive filter only has to span the echo
+// tail, not the pure delay.
 
 #ifndef CLOUDLINK_AUDIO_ECHO_DELAY_ESTIMATOR_H_
 #define CLOUDLINK_AUDIO_ECHO_DELAY_ESTIMATOR_H_

@@ -3,7 +3,7 @@
 // (J. W. Cooley and J. W. Tukey, "An algorithm for the machine calculation of
 // complex Fourier series", Math. Comp. 19, 1965) with the standard split that
 // turns it into a real transform (E. O. Brigham, "The Fast Fourier
-// Transform", 1974, section 10.10).
+// Transform", 1974).
 
 #ifndef CLOUDLINK_AUDIO_REAL_FFT_H_
 #define CLOUDLINK_AUDIO_REAL_FFT_H_
