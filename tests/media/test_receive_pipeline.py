@@ -9,6 +9,7 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 
+from cloudlink import _native
 from cloudlink.media.frame import AudioFrame
 from cloudlink.media.playout_clock import PlayoutClock
 from cloudlink.media.receive_pipeline import ReceivePipeline
@@ -177,3 +178,20 @@ def test_send_and_receive_tasks_on_one_event_loop() -> None:
     assert len(sink.frames) == 50
     assert receive.stats()["packetsReceived"] == 20
     assert np.abs(sink.samples()[-3200:]).max() > 500  # speech is playing by the end
+
+
+def test_playout_feeds_the_echo_canceller_its_far_end() -> None:
+    # Each frame played reaches the canceller's render side, so the capture
+    # side that follows never runs short of far end.
+    send = SendPipeline(
+        sample_rate_hz=RATE_HZ, echo_canceller=_native.EchoCanceller(sample_rate_hz=RATE_HZ)
+    )
+    receive = ReceivePipeline(sample_rate_hz=RATE_HZ)
+    sink = MemorySink(sample_rate_hz=RATE_HZ)
+    asyncio.run(receive.play(PlayoutClock(), sink, frames=20, echo_reference=send))
+    for frame in sink.frames:
+        send.process(frame)
+    assert send.echo_canceller is not None
+    canceller = send.echo_canceller
+    assert isinstance(canceller, _native.EchoCanceller)
+    assert canceller.stats()["render_underruns"] == 0

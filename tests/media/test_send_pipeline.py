@@ -101,9 +101,6 @@ def test_red_carries_the_previous_packet() -> None:
     assert second[1][2] == plain[1].payload
 
 
-@pytest.mark.skipif(
-    not hasattr(_native, "EchoCanceller"), reason="the echo canceller is not in this build yet"
-)
 def test_echo_canceller_removes_what_is_played() -> None:
     # The microphone hears only the far end, 12 dB down: after the canceller
     # converges, what is sent is far quieter than that echo.
