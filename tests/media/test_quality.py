@@ -51,6 +51,9 @@ def test_mos_is_clamped_outside_0_to_100() -> None:
     assert quality.mos_from_r(-5.0) == 1.0
     assert quality.mos_from_r(0.0) == 1.0
     assert quality.mos_from_r(120.0) == 4.5
+    # The cubic gives 1 + 0.105 - 7e-6 * 3 * 57 * 97 = 0.989 at R = 3: held at 1.
+    assert quality.mos_from_r(3.0) == 1.0
+    assert quality.mos_from_r(10.0) == pytest.approx(1.0 + 0.35 - 7e-6 * 10 * 50 * 90)
 
 
 def test_burst_ratio_of_observed_patterns() -> None:

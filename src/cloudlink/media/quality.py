@@ -85,7 +85,8 @@ def mos_from_r(r: float) -> float:
         return 1.0
     if r >= 100.0:
         return 4.5
-    return 1.0 + 0.035 * r + 7e-6 * r * (r - 60.0) * (100.0 - r)
+    # The cubic dips just below 1 for R under about 6.5; MOS has no such values.
+    return max(1.0, 1.0 + 0.035 * r + 7e-6 * r * (r - 60.0) * (100.0 - r))
 
 
 def mos(one_way_delay_ms: float, loss_pct: float, *, burst_ratio: float = 1.0) -> float:
