@@ -52,6 +52,13 @@ void SyncBuffer::ReplaceFront(int old_samples, const int16_t* pcm, int new_sampl
   info_.insert(info_.begin(), static_cast<size_t>(new_samples), info);
 }
 
+bool SyncBuffer::IsDecodedFront(int samples) const {
+  if (samples > size()) return false;
+  return std::all_of(info_.begin(), info_.begin() + samples, [](const SampleInfo& i) {
+    return i.timed && (i.origin == SampleOrigin::kDecoded || i.origin == SampleOrigin::kRecovered);
+  });
+}
+
 int SyncBuffer::timed_samples() const {
   return static_cast<int>(
       std::count_if(info_.begin(), info_.end(), [](const SampleInfo& i) { return i.timed; }));

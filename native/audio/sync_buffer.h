@@ -53,6 +53,9 @@ class SyncBuffer {
   void ReplaceFront(int old_samples, const int16_t* pcm, int new_samples);
 
   int size() const { return static_cast<int>(info_.size()); }
+  // True when the first `samples` per channel are all decoded (or
+  // recovered) audio standing for media time: what may be time-stretched.
+  bool IsDecodedFront(int samples) const;
   // Samples per channel that stand for media time.
   int timed_samples() const;
   const int16_t* data() const { return pcm_.data(); }
