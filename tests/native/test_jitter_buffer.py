@@ -279,6 +279,20 @@ def test_stream_without_fec_is_concealed_exactly_like_libopus() -> None:
     assert stats["concealmentEvents"] == 1
 
 
+@pytest.mark.parametrize("lost", range(2, 14))
+def test_loss_while_stretching_counts_exactly_the_concealed_audio(lost: int) -> None:
+    """A loss in the first 300 ms, while the start delay is still being
+    accelerated away: concealment left in front of the next packet's audio
+    must not be stretched (it would count decoded samples as concealed)."""
+    packets = opus_packets(80, fec=False)
+    buffer = _native.JitterBuffer()
+    play(buffer, steady_arrivals(packets, skip=[lost]), duration_ms=1400)
+    stats = buffer.stats()
+    assert stats["removedSamplesForAcceleration"] > 0
+    assert stats["concealedSamples"] == 960
+    assert stats["concealmentEvents"] == 1
+
+
 @pytest.mark.parametrize("copies", [1, 2])
 def test_red_recovers_losses_bit_exactly(copies: int) -> None:
     packets = opus_packets(100, fec=False)
