@@ -48,8 +48,8 @@ class SyncBuffer {
   void Take(int samples, int16_t* out, PlayoutTally* tally);
 
   // Replaces the first `old_samples` per channel by `pcm` (time stretching,
-  // crossfaded drops and repeats); the new samples carry the first old
-  // sample's info.
+  // crossfaded drops and repeats); each new sample carries the info of the
+  // old sample at the same relative position.
   void ReplaceFront(int old_samples, const int16_t* pcm, int new_samples);
 
   int size() const { return static_cast<int>(info_.size()); }
