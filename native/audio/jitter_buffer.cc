@@ -36,22 +36,13 @@ constexpr int64_t kDuplicateMemoryPackets = 2 * kMaxDropoutPackets;
 
 // Delay control around the target. Accelerating (by a pitch period) starts
 // 5 ms above it, expanding 10 ms below (or half the target when that is
-// less, so that a small target is not run down to nothing first). No
-// stretch carries the delay across into the other's zone, where the
-// opposite stretch would undo it. The whole-frame fallbacks, for when the
-// stretcher finds no safe place, need a quiet frame and must not overshoot
-// the target (a drop needs more than a frame of excess), except that 80 ms
-// of excess drops a frame anywhere.
+// less, so that a small target is not run down to nothing first). The
+// whole-frame fallbacks, for when the stretcher finds no safe place, need a
+// quiet frame and must not overshoot the target (a drop needs more than a
+// frame of excess), except that 80 ms of excess drops a frame anywhere.
 constexpr double kAccelerateMarginMs = 5.0;
 constexpr double kExpandMarginMs = 10.0;
 constexpr double kForcedDropMarginMs = 80.0;
-// Within 25 ms of the target only quiet blocks are stretched: a splice in
-// voiced speech shifts the waveform inside an utterance, which costs more
-// than waiting for the next pause. Measured with bench_loss_jitter at 10%
-// random loss, three seeds, together with the rule above: PESQ-WB +0.1 for
-// in-band FEC, mean delay up by 0.02-0.2 of jitter p95. Further off,
-// voiced speech is stretched too.
-constexpr double kSpeechStretchMarginMs = 25.0;
 
 double Clamp16(double value) { return std::clamp(value, -32768.0, 32767.0); }
 
@@ -531,18 +522,14 @@ void JitterBuffer::AdjustDelay(double now_ms) {
   // the last packet came is never stretched: it stands for no media time,
   // or for lost media that the counters must keep calling concealed.
   DecodeAhead(input);
+  const bool can_stretch = sync_.IsDecodedFront(input);
   const bool can_drop = sync_.IsDecodedFront(frame + step_samples_);
   const bool quiet = can_drop && comfort_noise_.IsQuiet(sync_.data(), frame);
-  const bool can_stretch =
-      sync_.IsDecodedFront(input) &&
-      (std::abs(excess_ms) > kSpeechStretchMarginMs || comfort_noise_.IsQuiet(sync_.data(), input));
-  const double ms_per_sample = 1000.0 / config_.sample_rate_hz;
 
   // Step 2: too late: shorten by a pitch period, or drop a quiet frame.
   if (excess_ms > kAccelerateMarginMs) {
     const int removed = can_stretch ? stretcher_.Accelerate(sync_.data(), input, &scratch_) : 0;
-    if (removed > 0 && StretchedTo(input - removed) &&
-        removed * ms_per_sample < excess_ms + expand_margin_ms) {
+    if (removed > 0 && StretchedTo(input - removed)) {
       sync_.ReplaceFront(input, scratch_.data(), input - removed);
       play_media_ += static_cast<double>(removed) * media_per_sample_;
       stats_.removed_samples_for_acceleration += removed;
@@ -555,8 +542,7 @@ void JitterBuffer::AdjustDelay(double now_ms) {
 
   // Step 3: too early: lengthen by a pitch period, or repeat a quiet frame.
   const int added = can_stretch ? stretcher_.PreemptiveExpand(sync_.data(), input, &scratch_) : 0;
-  if (added > 0 && StretchedTo(input + added) &&
-      added * ms_per_sample < kAccelerateMarginMs - excess_ms) {
+  if (added > 0 && StretchedTo(input + added)) {
     sync_.ReplaceFront(input, scratch_.data(), input + added);
     play_media_ -= static_cast<double>(added) * media_per_sample_;
     stats_.inserted_samples_for_deceleration += added;
