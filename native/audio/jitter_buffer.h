@@ -95,7 +95,11 @@ class JitterBuffer {
   const JitterBufferStats& stats() const { return stats_; }
   double target_delay_ms() const { return delay_manager_.target_delay_ms(); }
   double current_delay_ms() const { return current_delay_ms_; }
-  // RTP timestamp of the first sample of the last frame played out.
+  // RTP timestamp of the first sample of the last frame played out. A
+  // stretch counts from the start of the frame it happens in: that frame's
+  // timestamp moves by the samples removed (or back by those inserted), and
+  // from the end of the rewritten audio on, sample n of a frame is again
+  // media time timestamp + n.
   std::optional<uint32_t> playout_timestamp() const;
   int frame_samples() const { return config_.sample_rate_hz * kFrameMs / 1000; }
   const JitterBufferConfig& config() const { return config_; }

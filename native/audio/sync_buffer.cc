@@ -45,11 +45,22 @@ void SyncBuffer::Take(int samples, int16_t* out, PlayoutTally* tally) {
 void SyncBuffer::ReplaceFront(int old_samples, const int16_t* pcm, int new_samples) {
   old_samples = std::min(old_samples, size());
   if (old_samples <= 0) return;
-  const SampleInfo info = info_.front();
+  // Each new sample takes the info of the old one at the same relative
+  // place, so that a stretch across two packets keeps both arrival times.
+  std::vector<SampleInfo> info(static_cast<size_t>(std::max(0, new_samples)));
+  for (size_t i = 0; i < info.size(); ++i)
+    info[i] = info_[i * static_cast<size_t>(old_samples) / info.size()];
   pcm_.erase(pcm_.begin(), pcm_.begin() + static_cast<size_t>(old_samples) * channels_);
   pcm_.insert(pcm_.begin(), pcm, pcm + static_cast<size_t>(new_samples) * channels_);
   info_.erase(info_.begin(), info_.begin() + old_samples);
-  info_.insert(info_.begin(), static_cast<size_t>(new_samples), info);
+  info_.insert(info_.begin(), info.begin(), info.end());
+}
+
+bool SyncBuffer::IsDecodedFront(int samples) const {
+  if (samples > size()) return false;
+  return std::all_of(info_.begin(), info_.begin() + samples, [](const SampleInfo& i) {
+    return i.timed && (i.origin == SampleOrigin::kDecoded || i.origin == SampleOrigin::kRecovered);
+  });
 }
 
 int SyncBuffer::timed_samples() const {

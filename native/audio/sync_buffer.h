@@ -48,11 +48,14 @@ class SyncBuffer {
   void Take(int samples, int16_t* out, PlayoutTally* tally);
 
   // Replaces the first `old_samples` per channel by `pcm` (time stretching,
-  // crossfaded drops and repeats); the new samples carry the first old
-  // sample's info.
+  // crossfaded drops and repeats); each new sample carries the info of the
+  // old sample at the same relative position.
   void ReplaceFront(int old_samples, const int16_t* pcm, int new_samples);
 
   int size() const { return static_cast<int>(info_.size()); }
+  // True when the first `samples` per channel are all decoded (or
+  // recovered) audio standing for media time: what may be time-stretched.
+  bool IsDecodedFront(int samples) const;
   // Samples per channel that stand for media time.
   int timed_samples() const;
   const int16_t* data() const { return pcm_.data(); }
