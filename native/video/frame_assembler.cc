@@ -109,6 +109,8 @@ std::string FrameAssembler::Insert(const uint8_t* payload, size_t size, uint16_t
   nack_.OnPacket(sequence_number, arrival_time_ms);
   highest_sequence_ = std::max(highest_sequence_.value_or(sequence), sequence);
   if (!first_sequence_) first_sequence_ = sequence;
+  // TODO(#3): a sender that restarts with earlier timestamps (same SSRC)
+  // is refused as late until reset(); the caller must reset on a restart.
   if ((last_timestamp_ && unwrapped_timestamp <= *last_timestamp_) ||
       (last_end_sequence_ && sequence <= *last_end_sequence_)) {
     // A straggler of a frame given up before its end: its number is
@@ -180,6 +182,8 @@ FrameAssembler::Decision FrameAssembler::Decide(const PendingFrame& frame, int64
     missing = true;
     // Numbers before the stream's first packet were never gaps to chase;
     // they may still come, reordered.
+    // TODO(#3): a lost first packet of the stream is never NACKed, so a
+    // keyframe that loses it costs a PLI and a round trip.
     if (s > *first_sequence_ && tracked.count(static_cast<uint16_t>(s & 0xffff)) == 0) {
       abandoned = true;
       own_abandoned = own_abandoned || s >= first;
@@ -229,6 +233,9 @@ void FrameAssembler::MarkGapLoss(const PendingFrame& next) {
     const int expected_tl0 = d.temporal_layer_id == 0
                                  ? (last_base_tl0_pic_idx_ + 1) % kTl0PicIdxModulus
                                  : last_base_tl0_pic_idx_;
+    // TODO(#3): a wholly lost layer-2 frame of three layers stops layer 1 as
+    // well until the next keyframe (a third of the frames); the Y bit of a
+    // later layer-1 frame would be needed to tell.
     if (d.tl0_pic_idx == expected_tl0 && highest_layer_seen_ > 0) {
       MarkLayerBroken(1);
       return;
@@ -292,6 +299,19 @@ bool FrameAssembler::Release(std::map<int64_t, PendingFrame>::iterator it, Assem
   return true;
 }
 
+bool FrameAssembler::SkipToKeyframe() {
+  auto keyframe = std::next(frames_.begin());
+  while (keyframe != frames_.end() && !(keyframe->second.keyframe && keyframe->second.Complete()))
+    ++keyframe;
+  if (keyframe == frames_.end()) return false;
+
+  // Give up what lies before it; the keyframe needs none of it.
+  const int64_t keyframe_first = keyframe->second.packets.begin()->first;
+  while (frames_.begin() != keyframe) Drop(frames_.begin(), keyframe_first);
+  last_end_sequence_ = keyframe_first - 1;
+  return true;
+}
+
 std::vector<AssembledFrame> FrameAssembler::PopFrames(double now_ms) {
   std::vector<AssembledFrame> released;
   if (frames_.empty()) return released;
@@ -305,7 +325,11 @@ std::vector<AssembledFrame> FrameAssembler::PopFrames(double now_ms) {
     const Decision decision = static_cast<int>(frames_.size()) > config_.max_buffered_frames
                                   ? Decision::kGiveUp
                                   : Decide(it->second, end_bound, now_ms, tracked);
-    if (decision == Decision::kWait) break;
+    if (decision == Decision::kWait) {
+      // A complete keyframe further on makes waiting pointless: skip to it.
+      if (!SkipToKeyframe()) break;
+      continue;
+    }
     if (decision == Decision::kGiveUp) {
       Drop(it, end_bound);
       continue;

@@ -114,6 +114,12 @@ class FrameAssembler {
   // One stored payload; `parsed` points into `bytes`, whose heap buffer a
   // move keeps in place, so packets are moved, never copied.
   struct Packet {
+    Packet() = default;
+    Packet(Packet&&) = default;
+    Packet& operator=(Packet&&) = default;
+    Packet(const Packet&) = delete;
+    Packet& operator=(const Packet&) = delete;
+
     std::vector<uint8_t> bytes;
     Vp8Payload parsed;
     bool marker = false;
@@ -144,6 +150,9 @@ class FrameAssembler {
   bool Release(std::map<int64_t, PendingFrame>::iterator it, AssembledFrame* out);
   int64_t EndBound(std::map<int64_t, PendingFrame>::const_iterator it) const;
   void UpdateKeyframeNeeded();
+  // Drops every frame before the first complete keyframe after the head;
+  // false when there is none.
+  bool SkipToKeyframe();
 
   FrameAssemblerConfig config_;
   rtp::NackTracker nack_;
