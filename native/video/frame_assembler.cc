@@ -24,6 +24,9 @@ constexpr int kMaxNackRetries = 100;  // rtp::NackTracker's own limit
 // A.1 MAX_DROPOUT): what lay before it is not waited for.
 constexpr int64_t kMaxDropout = 3000;
 constexpr int kTl0PicIdxModulus = 256;  // 8-bit TL0PICIDX
+// Payloads per frame at most: 2.4 MB at 1200 bytes each, several times a
+// 4K keyframe at conferencing rates; bounds what one timestamp can hold.
+constexpr size_t kMaxPacketsPerFrame = 2000;
 
 bool InRange(double value, double low, double high) {
   return std::isfinite(value) && value >= low && value <= high;
@@ -117,7 +120,7 @@ std::string FrameAssembler::Insert(const uint8_t* payload, size_t size, uint16_t
     // accounted for, not a gap before the next frame.
     if (last_timestamp_ && unwrapped_timestamp == *last_timestamp_ && last_end_sequence_)
       last_end_sequence_ = std::max(*last_end_sequence_, sequence);
-    ++stats_.packets_late;
+    ++stats_.packets_discarded;
     return "payload for a frame already released or given up";
   }
 
@@ -131,6 +134,10 @@ std::string FrameAssembler::Insert(const uint8_t* payload, size_t size, uint16_t
   if (frame.packets.count(sequence) != 0) {
     ++stats_.packets_duplicated;
     return "duplicate payload";
+  }
+  if (frame.packets.size() >= kMaxPacketsPerFrame) {
+    ++stats_.packets_discarded;
+    return "frame beyond " + std::to_string(kMaxPacketsPerFrame) + " payloads";
   }
   frame.first_arrival_ms = std::min(frame.first_arrival_ms, arrival_time_ms);
   if (packet.parsed.frame_start) {
@@ -319,12 +326,14 @@ std::vector<AssembledFrame> FrameAssembler::PopFrames(double now_ms) {
   for (uint16_t s : nack_.Missing()) tracked.insert(s);
 
   while (!frames_.empty()) {
-    // Step 1: decide about the head; beyond the buffer's bound it is given up.
+    // Step 1: decide about the head; one that would wait while the buffer is
+    // beyond its bound is given up.
     auto it = frames_.begin();
     const int64_t end_bound = EndBound(it);
-    const Decision decision = static_cast<int>(frames_.size()) > config_.max_buffered_frames
-                                  ? Decision::kGiveUp
-                                  : Decide(it->second, end_bound, now_ms, tracked);
+    Decision decision = Decide(it->second, end_bound, now_ms, tracked);
+    if (decision == Decision::kWait &&
+        static_cast<int>(frames_.size()) > config_.max_buffered_frames)
+      decision = Decision::kGiveUp;
     if (decision == Decision::kWait) {
       // A complete keyframe further on makes waiting pointless: skip to it.
       if (!SkipToKeyframe()) break;

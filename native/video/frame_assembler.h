@@ -54,7 +54,7 @@ struct FrameAssemblerStats {
   int64_t packets_received = 0;  // accepted payloads, duplicates excluded
   int64_t packets_duplicated = 0;
   int64_t packets_malformed = 0;  // rejected by the VP8 payload parser
-  int64_t packets_late = 0;       // for a frame already released or given up
+  int64_t packets_discarded = 0;  // late (frame already out) or beyond kMaxPacketsPerFrame
   int64_t frames_received = 0;    // complete frames (W3C framesReceived)
   int64_t frames_released = 0;
   int64_t keyframes_released = 0;

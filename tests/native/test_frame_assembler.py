@@ -297,7 +297,7 @@ def test_a_frame_is_given_up_when_too_old_even_without_nack() -> None:
     assert assembler.stats()["framesDropped"] == 2
     # Its packet arriving now is late, not a new frame.
     assert not insert(assembler, frames[1][0], 210.0)
-    assert assembler.stats()["packetsLate"] == 1
+    assert assembler.stats()["packetsDiscarded"] == 1
 
 
 def test_a_decoder_failure_reported_back_asks_for_a_keyframe() -> None:
@@ -562,3 +562,31 @@ def test_released_frames_are_ordered_unique_and_decode_to_the_lossless_pictures(
         assert {o // FRAME_TICKS for o in offsets} >= set(range(9, len(STREAM)))
         assert len(released) + stats["framesDropped"] == len(STREAM)
     assert stats["framesReleased"] == len(released)
+
+
+# --- bounds -------------------------------------------------------------------------
+
+
+def test_the_buffer_gives_up_its_oldest_frame_beyond_max_buffered_frames() -> None:
+    sender = Sender()
+    assembler = _native.FrameAssembler(max_buffered_frames=3)
+    frames = [sender.frame() for _ in range(8)]
+    for packet in (p for frame in frames for p in frame):
+        if packet is not frames[1][1]:
+            insert(assembler, packet, 0.0)
+    assert len(assembler.pop_frames(0.0)) == 1
+    # Frame 1 is given up at once, and the rest lack its reference.
+    assert assembler.buffered_frames <= 3
+    assert assembler.stats()["framesDropped"] == 7
+    assert assembler.keyframe_needed
+
+
+def test_one_timestamp_holds_at_most_2000_payloads() -> None:
+    assembler = _native.FrameAssembler()
+    middle = b"\x00\x55"  # S=0: a payload from inside a frame
+    accepted = [
+        assembler.insert(middle, sequence_number=s, timestamp=7, marker=False, arrival_time_ms=0.0)
+        for s in range(2001)
+    ]
+    assert accepted == [True] * 2000 + [False]
+    assert assembler.stats()["packetsDiscarded"] == 1
