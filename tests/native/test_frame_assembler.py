@@ -60,11 +60,14 @@ class Sender:
         self.packetizer = _native.Vp8Packetizer(max_payload_bytes=self.max_payload_bytes)
         self.sequence = self.first_sequence
 
-    def frame(self, *, keyframe: bool = False) -> list[Packet]:
+    def frame(self, *, keyframe: bool = False, non_reference: bool = False) -> list[Packet]:
         encoded = self.encoder.encode(PATTERN.frame(self.frame_number), keyframe=keyframe)
         layer = encoded.temporal_layer_id if self.temporal_layers > 1 else None
         payloads = self.packetizer.packetize(
-            encoded.data, temporal_layer_id=layer, layer_sync=encoded.layer_sync
+            encoded.data,
+            temporal_layer_id=layer,
+            layer_sync=encoded.layer_sync,
+            non_reference=non_reference,
         )
         timestamp = (self.first_timestamp + self.frame_number * FRAME_TICKS) % 2**32
         packets = []
@@ -333,6 +336,24 @@ def test_a_complete_keyframe_ends_the_wait_for_older_frames() -> None:
     assert assembler.stats()["framesDropped"] == 2
     assert not assembler.keyframe_needed
     assert assembler.nack_list(500.0) == []
+
+
+def test_losing_a_frame_marked_non_reference_breaks_nothing() -> None:
+    # The N bit (RFC 7741) says no frame predicts from this one: giving it up
+    # needs no keyframe, and the frames after it are released. (The encoder
+    # here does not honour the bit, so only the assembler's choices are checked.)
+    sender = Sender()
+    assembler = _native.FrameAssembler(rtt_ms=10.0, max_nack_retries=1)
+    frames = [sender.frame(non_reference=i == 2) for i in range(5)]
+    for packet in (p for frame in frames for p in frame):
+        if packet is not frames[2][1]:
+            insert(assembler, packet, 0.0)
+    for now_ms in (0.0, 10.0):
+        assembler.nack_list(now_ms)
+    released = assembler.pop_frames(10.0)
+    assert [(f.timestamp - frames[0][0].timestamp) // FRAME_TICKS for f in released] == [0, 1, 3, 4]
+    assert not assembler.keyframe_needed and not assembler.keyframe_request(10.0)
+    assert assembler.stats()["framesDropped"] == 1
 
 
 # --- temporal layers ----------------------------------------------------------------
