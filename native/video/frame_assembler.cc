@@ -330,6 +330,9 @@ std::vector<AssembledFrame> FrameAssembler::PopFrames(double now_ms) {
     // beyond its bound is given up.
     auto it = frames_.begin();
     const int64_t end_bound = EndBound(it);
+    // TODO(#3): an incomplete upper-layer frame holds back the lower-layer
+    // frames behind it while NACK runs (up to max_frame_age_ms); skipping
+    // it once they are due would trade that layer for latency.
     Decision decision = Decide(it->second, end_bound, now_ms, tracked);
     if (decision == Decision::kWait &&
         static_cast<int>(frames_.size()) > config_.max_buffered_frames)
