@@ -14,12 +14,13 @@ void init_level_meter(py::module_& m);
 void init_time_stretcher(py::module_& m);
 void init_rtp(py::module_& m);
 void init_vp8(py::module_& m);
+void init_frame_assembler(py::module_& m);
 }  // namespace cloudlink::bindings
 
 PYBIND11_MODULE(_native, m) {
   m.doc() =
       "CloudLink's native media engine: Opus, jitter buffer, echo canceller, resampler, level "
-      "meter, RTP and RTCP, VP8.";
+      "meter, RTP and RTCP, VP8, frame assembler.";
   cloudlink::bindings::init_opus(m);
   cloudlink::bindings::init_jitter_buffer(m);
   cloudlink::bindings::init_echo_canceller(m);
@@ -28,4 +29,5 @@ PYBIND11_MODULE(_native, m) {
   cloudlink::bindings::init_time_stretcher(m);
   cloudlink::bindings::init_rtp(m);
   cloudlink::bindings::init_vp8(m);
+  cloudlink::bindings::init_frame_assembler(m);
 }
