@@ -10,6 +10,8 @@
 
 namespace cloudlink::audio {
 
+// TODO(#3): rtp::SequenceUnwrapper (native/rtp) does the same from the last
+// value instead of the highest; one of the two should serve both engines.
 class RtpUnwrapper {
  public:
   // bits: width of the wrapped field, 16 for sequence numbers, 32 for timestamps.
