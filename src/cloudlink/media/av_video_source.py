@@ -23,6 +23,9 @@ __all__ = ["AvVideoSource", "CameraSource", "ScreenSource", "open_video_source"]
 
 # Rate assumed when a stream declares none (as some raw captures do).
 _FALLBACK_FPS: Final = 30.0
+# A capture device says what it sends: no need for FFmpeg to watch a second
+# of frames first (its default probing).
+_FAST_PROBE: Final = {"probesize": "32", "analyzeduration": "0", "fpsprobesize": "0"}
 
 
 class AvVideoSource(VideoSource):
@@ -118,7 +121,7 @@ class ScreenSource(AvVideoSource):
         display = display or os.environ.get("DISPLAY") or ":0"
         if (width_px is None) != (height_px is None):
             raise ConfigError("give both width_px and height_px, or neither")
-        options = {"framerate": f"{frame_rate_fps:g}", "draw_mouse": "0"}
+        options = {"framerate": f"{frame_rate_fps:g}", "draw_mouse": "0", **_FAST_PROBE}
         if width_px is not None and height_px is not None:
             options["video_size"] = f"{width_px}x{height_px}"
         super().__init__(
@@ -149,7 +152,7 @@ class CameraSource(AvVideoSource):
             present = sorted(glob.glob("/dev/video*"))
             found = ", ".join(present) if present else "none: no V4L2 camera on this machine"
             raise MediaFileError(f"{device}: no such camera (V4L2 devices: {found})")
-        options: dict[str, str] = {}
+        options: dict[str, str] = dict(_FAST_PROBE)
         if width_px is not None and height_px is not None:
             options["video_size"] = f"{width_px}x{height_px}"
         if frame_rate_fps is not None:
