@@ -9,6 +9,7 @@ import itertools
 import os
 import shutil
 import subprocess
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -151,6 +152,20 @@ def test_from_av_crops_odd_sizes_and_converts_pixel_formats() -> None:
 # --- the screen, under a private X server ------------------------------------------
 
 
+def _wait_for_x_server(display: str, timeout_s: float = 10.0) -> None:
+    """Waits until x11grab can open the display: Xvfb reports its number
+    when it listens, which can be a moment before a capture succeeds."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            ScreenSource(display=display, duration_s=0.1)
+            return
+        except MediaFileError:
+            if time.monotonic() > deadline:
+                raise
+        time.sleep(0.1)
+
+
 @pytest.fixture
 def xvfb_display() -> Iterator[str]:
     """Starts Xvfb on a display it picks free (-displayfd), with a white root
@@ -169,6 +184,9 @@ def xvfb_display() -> Iterator[str]:
             "-nolisten",
             "tcp",
             "-wr",
+            # No server reset when the last client leaves: a reset refuses
+            # the connections of the next capture for a moment.
+            "-noreset",
         ],
         pass_fds=(write_end,),
         stderr=subprocess.DEVNULL,
@@ -177,6 +195,7 @@ def xvfb_display() -> Iterator[str]:
     try:
         number = os.read(read_end, 64).decode().strip()
         assert number.isdigit(), "Xvfb did not report a display"
+        _wait_for_x_server(f":{number}")
         yield f":{number}"
     finally:
         os.close(read_end)
