@@ -109,6 +109,34 @@ def test_a_frame_lost_for_good_asks_for_a_keyframe_and_the_keyframe_resumes_the_
     assert stats["framesDropped"] == resumed - 11
 
 
+def test_a_lost_first_packet_is_repaired_by_a_pli_200_ms_after_packets_began() -> None:
+    # Nothing before the first packet tells the receiver it is missing, so
+    # no NACK can ask for it: the keyframe request must come by itself.
+    send = VideoSendPipeline(width_px=WIDTH_PX, height_px=HEIGHT_PX, max_payload_bytes=300)
+    receive = VideoReceivePipeline(pli_interval_ms=300.0)
+    shown: list[VideoFrame] = []
+    requests: list[float] = []
+    for index, frame in enumerate(PatternSource(width_px=WIDTH_PX, height_px=HEIGHT_PX)):
+        now_ms = index * FRAME_MS
+        payloads = send.process(frame)
+        for payload in payloads[1:] if index == 0 else payloads:
+            receive.insert(payload, arrival_time_ms=now_ms)
+        shown += receive.poll(now_ms)
+        receive.nack_list(now_ms)
+        if receive.keyframe_request(now_ms):
+            requests.append(now_ms)
+            send.request_keyframe()
+        if index == 30:
+            break
+    # One request, at the first poll 200 ms after the first arrival; the
+    # keyframe it brings is the first picture, and every frame follows.
+    assert len(requests) == 1 and 200.0 <= requests[0] < 200.0 + FRAME_MS
+    numbers = _numbers(shown)
+    assert numbers == list(range(numbers[0], 31))
+    assert numbers[0] == round(requests[0] / FRAME_MS) + 1  # the frame after the request
+    assert receive.stats()["pliCount"] == 1
+
+
 @pytest.mark.parametrize(
     ("temporal_layers", "rewrite_sequence"),
     # Three layers behind an SFU that renumbers what it forwards (so no

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from typing import Final
 
 from cloudlink import _native
 from cloudlink.errors import CodecError
@@ -26,6 +27,13 @@ from cloudlink.media.video_sink import VideoSink
 __all__ = ["Feedback", "VideoReceivePipeline"]
 
 logger = logging.getLogger(__name__)
+
+# Until the first picture, a PLI goes out when packets have been arriving
+# this long without one (WebRTC's receive stream waits 200 ms for its first
+# keyframe): the first packets of a stream may be lost with nothing before
+# them to reveal the gap, and a NACK cannot name what the receiver never
+# knew about.
+_FIRST_KEYFRAME_WAIT_MS: Final = 200.0
 
 # What the receiver sends back after a poll: the sequence numbers of one
 # RTCP NACK (may be empty) and whether to send a PLI.
@@ -55,7 +63,11 @@ class VideoReceivePipeline:
         )
         self.decoder = _native.Vp8Decoder(threads=threads)
         self.payload_type = payload_type
+        self.pli_interval_ms = pli_interval_ms
         self.packets_wrong_type = 0
+        self._first_arrival_ms: float | None = None
+        self._startup_pli_ms: float | None = None
+        self._startup_plis = 0
         self.frames_shown = 0
         self._first_timestamp: int | None = None
         self._last_timestamp = 0
@@ -68,6 +80,8 @@ class VideoReceivePipeline:
         if payload.payload_type != self.payload_type:
             self.packets_wrong_type += 1
             return False
+        if self._first_arrival_ms is None:
+            self._first_arrival_ms = arrival_time_ms
         accepted: bool = self.assembler.insert(
             payload.payload,
             sequence_number=payload.sequence_number,
@@ -108,8 +122,21 @@ class VideoReceivePipeline:
         return missing
 
     def keyframe_request(self, now_ms: float) -> bool:
-        """True: send a PLI now (rate-limited and counted)."""
-        return bool(self.assembler.keyframe_request(now_ms))
+        """True: send a PLI now (rate-limited and counted): the assembler
+        lost a frame for good, or nothing could be shown yet although
+        packets have been arriving for 200 ms."""
+        if self.assembler.keyframe_request(now_ms):
+            return True
+        if self.frames_shown or self._first_arrival_ms is None:
+            return False
+        if now_ms - self._first_arrival_ms < _FIRST_KEYFRAME_WAIT_MS:
+            return False
+        last_ms = self._startup_pli_ms
+        if last_ms is not None and now_ms - last_ms < self.pli_interval_ms:
+            return False
+        self._startup_pli_ms = now_ms
+        self._startup_plis += 1
+        return True
 
     @property
     def buffered_frames(self) -> int:
@@ -121,9 +148,11 @@ class VideoReceivePipeline:
         self.assembler.set_rtt_ms(rtt_ms)
 
     def stats(self) -> dict[str, int | float]:
-        """The assembler's webrtc-stats, plus ``framesShown`` and
+        """The assembler's webrtc-stats (``pliCount`` with the PLIs sent
+        while waiting for the first picture), plus ``framesShown`` and
         ``packetsWrongPayloadType``."""
         stats: dict[str, int | float] = dict(self.assembler.stats())
+        stats["pliCount"] += self._startup_plis
         stats["framesShown"] = self.frames_shown
         stats["packetsWrongPayloadType"] = self.packets_wrong_type
         return stats
