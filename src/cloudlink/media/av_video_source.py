@@ -48,6 +48,8 @@ class AvVideoSource(VideoSource):
         self.format = format
         self.options = dict(options or {})
         self.duration_s = duration_s
+        # TODO(#3): the probe opens the input once and iterating opens it again: a camera or
+        # screen is started twice (~0.1 s more before the first frame).
         with self._open() as container:
             stream = container.streams.video[0]
             rate = stream.average_rate or stream.guessed_rate

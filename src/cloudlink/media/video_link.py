@@ -225,6 +225,8 @@ class SimulatedVideoLink:
 
     def _capture(self, now_ms: float) -> None:
         # Step 1: every frame captured by now is encoded and sent at once.
+        # TODO(#3): encoding, decoding and pacing take no virtual time, so latency figures leave
+        # out the codec's CPU time (about 8 ms to encode and 3 ms to decode 720p on one core).
         while not self._source_done:
             if self._next_frame is None:
                 self._next_frame = next(self._frames, None)

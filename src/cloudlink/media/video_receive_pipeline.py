@@ -96,6 +96,8 @@ class VideoReceivePipeline:
     def poll(self, now_ms: float) -> list[VideoFrame]:
         """Decodes every frame that is ready and returns the pictures to
         show now, each counted as rendered at ``now_ms``."""
+        # TODO(#3): no render clock: a frame is shown the moment it decodes, so network jitter
+        # shows as uneven frame pacing (WebRTC smooths with a playout delay from jitter stats).
         shown = []
         for assembled in self.assembler.pop_frames(now_ms):
             # Step 1: decode, and tell the assembler how it went.
@@ -118,6 +120,8 @@ class VideoReceivePipeline:
     def nack_list(self, now_ms: float) -> list[int]:
         """Sequence numbers to ask for in one RTCP NACK now (may be empty);
         call it every few ms: giving up on a packet happens here."""
+        # TODO(#3): FrameAssembler does not expose the NACK tracker's reorder_delay_ms, so a
+        # packet merely reordered is NACKed at once: at 40 ms jitter ~2x the needed retransmissions.
         missing: list[int] = self.assembler.nack_list(now_ms)
         return missing
 

@@ -157,6 +157,8 @@ class VideoSendPipeline:
     def retransmit(self, sequence_numbers: Iterable[int]) -> list[RtpPayload]:
         """The payloads a NACK asks for that are still in the history
         (RFC 4585 section 6.2.1), in the order asked."""
+        # TODO(#3): RFC 4588 RTX (own SSRC and payload type) instead of resending on the media
+        # stream: a receiver cannot tell a retransmission from a late original or count it apart.
         out = [self._history[n] for n in sequence_numbers if n in self._history]
         self.packets_retransmitted += len(out)
         return out
