@@ -9,9 +9,12 @@ cd "$(dirname "$0")/.."
 extra=${1:-}
 venv=.venv
 
-# Step 1: system packages (compiler, CMake, codecs, test speech tools).
+# Step 1: system packages (compiler, CMake, codecs, test speech tools, and
+# an X server without a screen for the tests).
 apt_packages=(build-essential cmake pkg-config libopus-dev libvpx-dev espeak-ng sox clang-format
   python3 python3-venv python3-dev git)
+# The screen-capture tests run under their own Xvfb.
+if [ "$extra" = test ] || [ "$extra" = bench ]; then apt_packages+=(xvfb); fi
 if [ "$extra" = bench ]; then apt_packages+=(libspeexdsp-dev swig); fi
 missing=()
 for package in "${apt_packages[@]}"; do

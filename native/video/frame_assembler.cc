@@ -231,10 +231,11 @@ void FrameAssembler::MarkLayerBroken(int layer) {
 
 void FrameAssembler::MarkGapLoss(const PendingFrame& next) {
   // Whole frames vanished before `next`. TL0PICIDX tells whether a base frame
-  // was among them; if not, only upper layers suffer. Which upper layer is
-  // unknown, so the lowest is taken: exact with two layers, with three it
-  // may stop layer 1 when only layer 2 lost a frame (WebRTC's VP8 reference
-  // finder waits in the same case).
+  // was among them; if not, only upper layers suffer, even before any
+  // upper-layer frame has arrived (they may all have been lost). Which upper
+  // layer is unknown, so the lowest is taken: exact with two layers, with
+  // three it may stop layer 1 when only layer 2 lost a frame (WebRTC's VP8
+  // reference finder waits in the same case).
   const Vp8PayloadDescriptor& d = next.descriptor;
   if (d.temporal_layer_id >= 0 && d.tl0_pic_idx >= 0 && last_base_tl0_pic_idx_ >= 0) {
     const int expected_tl0 = d.temporal_layer_id == 0
@@ -243,7 +244,8 @@ void FrameAssembler::MarkGapLoss(const PendingFrame& next) {
     // TODO(#3): a wholly lost layer-2 frame of three layers stops layer 1 as
     // well until the next keyframe (a third of the frames); the Y bit of a
     // later layer-1 frame would be needed to tell.
-    if (d.tl0_pic_idx == expected_tl0 && highest_layer_seen_ > 0) {
+    if (d.tl0_pic_idx == expected_tl0) {
+      highest_layer_seen_ = std::max(highest_layer_seen_, 1);
       MarkLayerBroken(1);
       return;
     }

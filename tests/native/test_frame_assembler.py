@@ -406,6 +406,29 @@ def test_a_lost_top_layer_frame_leaves_the_lower_layers_decodable(
     assert assembler.stats()["framesDropped"] == 16 - len(expected) - (lose == "frame")
 
 
+def test_top_layer_frames_lost_before_any_arrived_leave_the_base_layer_decodable() -> None:
+    # Every layer-1 frame vanishes from the first on, so the assembler never
+    # sees layer 1: TL0PICIDX alone says the base layer lost nothing.
+    sender = Sender(temporal_layers=2, max_payload_bytes=120)
+    assembler = _native.FrameAssembler(rtt_ms=10.0, max_nack_retries=1)
+    decoder = _native.Vp8Decoder()
+    numbers: list[int] = []
+    for i in range(12):
+        now_ms = i * 10.0
+        for packet in sender.frame():
+            if packet.temporal_layer_id == 0:
+                insert(assembler, packet, now_ms)
+        assembler.nack_list(now_ms)
+        numbers += decode_numbers(decoder, assembler.pop_frames(now_ms))
+    for now_ms in (500.0, 1000.0):
+        assembler.nack_list(now_ms)
+        numbers += decode_numbers(decoder, assembler.pop_frames(now_ms))
+    assert numbers == list(range(0, 12, 2))
+    assert assembler.stats()["framesDropped"] == 0
+    # Layer 1 is broken for a receiver that wants it: a keyframe would mend it.
+    assert assembler.keyframe_needed
+
+
 def test_a_lost_base_layer_frame_stops_every_layer() -> None:
     sender = Sender(temporal_layers=2, max_payload_bytes=120)
     assembler = _native.FrameAssembler(rtt_ms=10.0, max_nack_retries=1)

@@ -14,4 +14,16 @@ nothing, so ``import cloudlink`` stays light):
 - ``network_sim``, ``simulated_link``: a stream over a simulated network in
   virtual time; ``quality``: the ITU-T G.107 E-model.
 - ``wav``: 16-bit PCM WAV files.
+
+Video:
+
+- ``video_frame``: :class:`VideoFrame`, one I420 picture and its time.
+- ``video_source``, ``av_video_source``: the stamped test pattern, files,
+  the X11 screen (x11grab) and V4L2 cameras through PyAV.
+- ``video_sink``: memory, callback and PyAV file sinks (WebM/VP8, MP4).
+- ``video_send_pipeline``, ``video_receive_pipeline``: frames to VP8 RTP
+  payloads (keyframes on PLI, NACK history) and back (frame assembler, NACK
+  lists, PLI requests, W3C statistics).
+- ``video_link``: a video stream over simulated forward and feedback paths
+  in virtual time.
 """

@@ -1,4 +1,4 @@
-"""What the audio pipelines exchange with a transport: one RTP payload and
+"""What the media pipelines exchange with a transport: one RTP payload and
 the header fields that go with it (RFC 3550 section 5.1)."""
 
 from __future__ import annotations
@@ -8,7 +8,14 @@ from typing import Final
 
 from cloudlink.errors import ConfigError
 
-__all__ = ["OPUS_CLOCK_HZ", "OPUS_PAYLOAD_TYPE", "RED_PAYLOAD_TYPE", "RtpPayload"]
+__all__ = [
+    "OPUS_CLOCK_HZ",
+    "OPUS_PAYLOAD_TYPE",
+    "RED_PAYLOAD_TYPE",
+    "VIDEO_CLOCK_HZ",
+    "VP8_PAYLOAD_TYPE",
+    "RtpPayload",
+]
 
 # Opus RTP timestamps always run at 48 kHz, whatever rate is coded
 # (RFC 7587 section 4.1).
@@ -17,12 +24,17 @@ OPUS_CLOCK_HZ: Final = 48000
 # opus/48000/2 and red/48000/2; any 96..127 pair agreed in SDP works.
 OPUS_PAYLOAD_TYPE: Final = 111
 RED_PAYLOAD_TYPE: Final = 63
+# Video RTP timestamps run at 90 kHz (RFC 7741 section 4.1); Chromium offers
+# VP8 as payload type 96.
+VIDEO_CLOCK_HZ: Final = 90000
+VP8_PAYLOAD_TYPE: Final = 96
 
 
 @dataclass(frozen=True)
 class RtpPayload:
     """An RTP payload with its sequence number (16 bits), timestamp
-    (32 bits, 48 kHz for Opus), payload type (7 bits) and marker bit."""
+    (32 bits, 48 kHz for Opus, 90 kHz for video), payload type (7 bits) and
+    marker bit (for video: the last payload of a frame)."""
 
     sequence_number: int
     timestamp: int
