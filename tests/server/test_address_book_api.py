@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from conftest import Api
 
 
@@ -33,7 +34,7 @@ async def test_directory_holds_only_the_callers_organisation(api: Api) -> None:
     globex = await api.create_org("globex")
     await api.add_member(acme, "bob")
     await api.add_member(globex, "bobby")
-    status, entries = await api.call("GET", "/api/directory?q=bob", globex)
+    _status, entries = await api.call("GET", "/api/directory?q=bob", globex)
     assert [e["account_name"] for e in entries] == ["bobby"]
 
 

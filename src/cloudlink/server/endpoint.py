@@ -82,6 +82,7 @@ class Endpoint:
     tag: str
     access: Access = "member"
     body: dict[str, Any] | None = None
+    body_required: bool = True
     query: Mapping[str, dict[str, Any]] = field(default_factory=dict)
     required_query: tuple[str, ...] = ()
     response: dict[str, Any] | None = None
@@ -133,7 +134,7 @@ def make_handler(endpoint: Endpoint) -> Callable[[web.Request], Awaitable[web.Re
         query = _read_query(request, endpoint, query_validators)
         body: dict[str, Any] = {}
         if body_validator is not None:
-            body = await _read_body(request, body_validator)
+            body = await _read_body(request, body_validator, required=endpoint.body_required)
         call = Call(
             context=context,
             principal=principal,
@@ -194,8 +195,12 @@ def _read_query(
     return query
 
 
-async def _read_body(request: web.Request, validator: Draft202012Validator) -> dict[str, Any]:
+async def _read_body(
+    request: web.Request, validator: Draft202012Validator, *, required: bool
+) -> dict[str, Any]:
     raw = await request.read()
+    if not raw and not required:
+        return {}
     if not raw:
         raise InvalidRequestError("a JSON body is required", code="invalid_json")
     try:

@@ -272,7 +272,7 @@ class MeetingParticipant(Base):
     )
     display_name: Mapped[str | None] = mapped_column(String(100))
     role: Mapped[str] = mapped_column(String(16))  # host | cohost | attendee
-    state: Mapped[str] = mapped_column(String(16))  # waiting | admitted | left | refused
+    state: Mapped[str] = mapped_column(String(16))  # waiting | admitted | left
     joined_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
     left_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
     ip_prefix: Mapped[str | None] = mapped_column(String(64))
