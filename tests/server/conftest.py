@@ -91,7 +91,7 @@ class Api:
         self, method: str, path: str, token: str | None = None, **kwargs: Any
     ) -> tuple[int, Any]:
         """One request; returns (status, JSON body or None)."""
-        headers = auth(token) if token else {}
+        headers = {**(auth(token) if token else {}), **kwargs.pop("headers", {})}
         response = await self.client.request(method, path, headers=headers, **kwargs)
         body = await response.json() if response.content_type == "application/json" else None
         return response.status, body

@@ -29,8 +29,10 @@ from cloudlink.store.models import (
 __all__ = ["purge_expired"]
 
 
-def purge_expired(session: Session, *, now: dt.datetime | None = None) -> dict[str, int]:
-    """Deletes every expired row; returns how many of each kind went."""
+def purge_expired(
+    session: Session, *, now: dt.datetime | None = None, organisation_id: int | None = None
+) -> dict[str, int]:
+    """Deletes every expired row (of one organisation, or all); returns how many of each kind."""
     now = now or utc_now()
     counts = {
         "quality_reports": 0,
@@ -40,7 +42,10 @@ def purge_expired(session: Session, *, now: dt.datetime | None = None) -> dict[s
         "meetings": 0,
         "audit_log": 0,
     }
-    for organisation in session.scalars(select(Organisation)):
+    organisations = select(Organisation)
+    if organisation_id is not None:
+        organisations = organisations.where(Organisation.id == organisation_id)
+    for organisation in session.scalars(organisations):
 
         def before(days: int) -> dt.datetime:
             return now - dt.timedelta(days=days)
