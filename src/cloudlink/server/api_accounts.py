@@ -296,6 +296,10 @@ async def _reset_password(call: Call) -> Reply:
     password_hash = await asyncio.to_thread(call.context.passwords.hash, call.body["new_password"])
 
     def work(session: Session) -> None:
+        if account_id == caller.account_id:
+            raise ConflictError(
+                "change your own password with POST /api/me/password", code="self_reset"
+            )
         account = members.get_member(session, caller.organisation_id, account_id)
         account.password_hash = password_hash
         account.failed_logins = 0
@@ -526,6 +530,7 @@ ENDPOINTS: Final = [
         status=204,
         summary="Set a member's password, unlock the account and end its sessions",
         body=obj({"new_password": _PASSWORD}),
+        errors=(409,),
     ),
     Endpoint(
         method="GET",
