@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import socket
+import ssl
 import subprocess
 import sys
 import time
@@ -28,6 +29,12 @@ def free_port() -> int:
         return port
 
 
+# Test certificates are self-signed: HTTPS requests here do not verify them.
+_UNVERIFIED = ssl.create_default_context()
+_UNVERIFIED.check_hostname = False
+_UNVERIFIED.verify_mode = ssl.CERT_NONE
+
+
 def http(method: str, url: str, body: Any = None, token: str | None = None) -> tuple[int, Any]:
     """One JSON request with the standard library; returns (status, body)."""
     data = json.dumps(body).encode() if body is not None else None
@@ -36,14 +43,14 @@ def http(method: str, url: str, body: Any = None, token: str | None = None) -> t
     if token:
         request.add_header("Authorization", f"Bearer {token}")
     try:
-        with urllib.request.urlopen(request, timeout=10) as response:
+        with urllib.request.urlopen(request, timeout=10, context=_UNVERIFIED) as response:
             return response.status, json.loads(response.read() or b"null")
     except urllib.error.HTTPError as error:
         return error.code, json.loads(error.read())
 
 
 @contextmanager
-def running_server(database_url: str) -> Iterator[str]:
+def running_server(database_url: str, *options: str, scheme: str = "http") -> Iterator[str]:
     """``cloudlink serve`` in a subprocess; yields its base URL once it answers."""
     port = free_port()
     process = subprocess.Popen(
@@ -56,11 +63,12 @@ def running_server(database_url: str) -> Iterator[str]:
             database_url,
             "--port",
             str(port),
+            *options,
         ],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
     )
-    base = f"http://127.0.0.1:{port}"
+    base = f"{scheme}://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60
         while True:

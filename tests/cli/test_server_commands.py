@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+import shutil
+import subprocess
 import sys
 from pathlib import Path
 
@@ -54,3 +56,45 @@ def test_the_commands_are_in_the_help(capsys: pytest.CaptureFixture[str]) -> Non
         main(["--help"])
     out = capsys.readouterr().out
     assert "serve" in out and "admin" in out
+
+
+def test_serve_speaks_https_with_a_certificate(tmp_path: Path) -> None:
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl is not installed")
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    options = ("--tls-cert", str(cert), "--tls-key", str(key))
+    with running_server(f"sqlite:///{tmp_path / 'db'}", *options, scheme="https") as base:
+        assert http("GET", f"{base}/api/health") == (200, {"status": "ok"})
+
+
+def test_serve_refuses_a_key_without_a_certificate(tmp_path: Path) -> None:
+    code = main(
+        [
+            "serve",
+            "--database-url",
+            f"sqlite:///{tmp_path / 'db'}",
+            "--tls-key",
+            str(tmp_path / "key.pem"),
+        ]
+    )
+    assert code == 2

@@ -2,14 +2,18 @@
 
 The database is an embedded SQLite file by default; ``--database-url`` takes
 a PostgreSQL URL instead. Migrations are applied on start. The server binds
-to loopback unless ``--host`` says otherwise.
+to loopback unless ``--host`` says otherwise, and speaks HTTPS when given a
+certificate and key (otherwise put it behind a TLS-terminating proxy).
 """
 
 from __future__ import annotations
 
 import argparse
+import ssl
 from pathlib import Path
 from typing import Any, Final
+
+from cloudlink.errors import ConfigError
 
 __all__ = ["DEFAULT_DATABASE_URL", "add_database_option", "register"]
 
@@ -39,6 +43,8 @@ def register(subparsers: Any) -> None:
         default=None,
         help="the address users reach the server at, for join links (default http://HOST:PORT)",
     )
+    parser.add_argument("--tls-cert", type=Path, default=None, help="PEM certificate: serve HTTPS")
+    parser.add_argument("--tls-key", type=Path, default=None, help="PEM private key of --tls-cert")
     parser.set_defaults(run=_run)
 
 
@@ -52,11 +58,29 @@ def _run(args: argparse.Namespace) -> int:
         path = Path(args.database_url.removeprefix("sqlite:///"))
         if path.parent and not path.parent.exists():
             path.parent.mkdir(parents=True)
+    ssl_context = None
+    if args.tls_cert or args.tls_key:
+        if not (args.tls_cert and args.tls_key):
+            raise ConfigError("--tls-cert and --tls-key go together")
+        ssl_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        try:
+            ssl_context.load_cert_chain(args.tls_cert, args.tls_key)
+        except (OSError, ssl.SSLError) as error:
+            raise ConfigError(f"cannot load the TLS certificate: {error}") from error
     db = Database(args.database_url)
-    public_url = args.public_url or f"http://{args.host}:{args.port}"
+    scheme = "https" if ssl_context else "http"
+    public_url = args.public_url or f"{scheme}://{args.host}:{args.port}"
     app = create_app(db, settings=ServerSettings(public_base_url=public_url))
     try:
-        web.run_app(app, host=args.host, port=args.port, print=None, access_log=None)
+        # No access log: it would hold every client's full address.
+        web.run_app(
+            app,
+            host=args.host,
+            port=args.port,
+            ssl_context=ssl_context,
+            print=None,
+            access_log=None,
+        )
     finally:
         db.close()
     return 0
