@@ -235,3 +235,18 @@ async def test_bad_meeting_input_is_400(api: Api, body: dict[str, Any]) -> None:
     admin = await api.create_org("acme")
     status, answer = await api.call("POST", "/api/meetings", admin, json=body)
     assert status == 400, answer
+
+
+async def test_administrators_list_every_meeting_of_their_organisation(api: Api) -> None:
+    admin, bob, _ = await _org_with_bob(api)
+    globex = await api.create_org("globex")
+    _, own = await api.call(
+        "POST", "/api/meetings", bob, json={"topic": "Bob's", "kind": "instant"}
+    )
+    await api.call("POST", "/api/meetings", globex, json={"topic": "Globex", "kind": "instant"})
+    status, listing = await api.call("GET", "/api/organisation/meetings", admin)
+    assert (status, [m["code"] for m in listing]) == (200, [own["code"]])
+    assert listing[0]["your_role"] == "attendee"
+    _, ended = await api.call("GET", "/api/organisation/meetings?status=ended", admin)
+    assert ended == []
+    assert (await api.call("GET", "/api/organisation/meetings", bob))[0] == 403

@@ -17,6 +17,7 @@ from cloudlink.store.models import (
     AuditEntry,
     AuthSession,
     ClientEvent,
+    Device,
     Feedback,
     Meeting,
     MeetingParticipant,
@@ -250,6 +251,7 @@ def _age_everything(api: Api, days: int) -> None:
             update(AuthSession).where(AuthSession.revoked_at.is_not(None)).values(revoked_at=past)
         )
         session.execute(update(Meeting).where(Meeting.status == "ended").values(ended_at=past))
+        session.execute(update(Device).values(last_seen_at=past))
 
     api.db.run_sync(work)
 
@@ -285,6 +287,10 @@ async def test_purge_removes_data_past_its_retention_period(api: Api) -> None:
     assert counts["quality_reports"] == 1 and counts["client_events"] == 1
     assert counts["feedback"] == 1 and counts["meetings"] == 1
     assert counts["sessions"] >= 1 and counts["audit_log"] >= 1
+    # The signed-out device goes; devices that still hold a session stay.
+    assert counts["devices"] == 1
+    status, devices = await api.call("GET", "/api/me/devices", token)
+    assert [d["device_id"] for d in devices] == [DEVICE]
 
     def remaining(session: Any) -> tuple[int, int, int, list[str]]:
         return (

@@ -111,6 +111,13 @@ async def test_feedback_with_log_file_and_its_size_limit(api: Api) -> None:
     assert stored == log
     status, listing = await api.call("GET", "/api/telemetry/feedback", admin)
     assert listing[0]["log_size_bytes"] == len(log)
+    feedback_path = f"/api/telemetry/feedback/{listing[0]['id']}/log"
+    status, body = await api.call("GET", feedback_path, admin)
+    assert (status, base64.b64decode(body["log_base64"])) == (200, log)
+    _, audit = await api.call("GET", "/api/audit", admin)
+    assert audit[0]["action"] == "feedback.read_log"
+    globex = await api.create_org("globex")
+    assert (await api.call("GET", feedback_path, globex))[0] == 404
     limit = 1024 * 1024
     oversized = {"description": "big", "log_base64": base64.b64encode(b"x" * (limit + 1)).decode()}
     status, body = await api.call(

@@ -40,6 +40,7 @@ __all__ = [
     "end_meeting",
     "get_meeting",
     "list_meetings",
+    "list_organisation_meetings",
     "remove_invitation",
     "role_of",
     "set_cohosts",
@@ -211,6 +212,22 @@ def list_meetings(
     if not include_over:
         statement = statement.where(Meeting.status.in_(("scheduled", "active")))
     return list(session.scalars(statement.order_by(Meeting.starts_at, Meeting.id)))
+
+
+def list_organisation_meetings(
+    session: Session,
+    organisation_id: int,
+    *,
+    status: str | None = None,
+    limit: int = 100,
+    offset: int = 0,
+) -> list[Meeting]:
+    """Every meeting of the organisation (for its administrators), newest start first."""
+    statement = select(Meeting).where(Meeting.organisation_id == organisation_id)
+    if status is not None:
+        statement = statement.where(Meeting.status == status)
+    statement = statement.order_by(Meeting.starts_at.desc(), Meeting.id.desc())
+    return list(session.scalars(statement.limit(limit).offset(offset)))
 
 
 def update_meeting(

@@ -2,7 +2,8 @@
 
 ``purge_expired`` deletes, per organisation, quality reports, client events
 and feedback older than their periods, sessions that ended (expired or
-revoked) longer ago than the session period, meetings that ended or were
+revoked) longer ago than the session period, devices not seen for as long
+that hold no session any more, meetings that ended or were
 cancelled longer ago than the meeting period (with their attendance
 history), and audit entries older than the audit period.
 """
@@ -12,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, and_, delete, or_, select
+from sqlalchemy import CursorResult, and_, delete, exists, or_, select
 from sqlalchemy.orm import Session
 
 from cloudlink.accounts.clock import utc_now
@@ -20,6 +21,7 @@ from cloudlink.store.models import (
     AuditEntry,
     AuthSession,
     ClientEvent,
+    Device,
     Feedback,
     Meeting,
     Organisation,
@@ -39,6 +41,7 @@ def purge_expired(
         "client_events": 0,
         "feedback": 0,
         "sessions": 0,
+        "devices": 0,
         "meetings": 0,
         "audit_log": 0,
     }
@@ -81,6 +84,14 @@ def purge_expired(
                         AuthSession.expires_at < before(organisation.retention_sessions_days),
                         AuthSession.revoked_at < before(organisation.retention_sessions_days),
                     ),
+                ),
+            ),
+            (
+                "devices",
+                delete(Device).where(
+                    Device.organisation_id == org,
+                    Device.last_seen_at < before(organisation.retention_sessions_days),
+                    ~exists(select(AuthSession.id).where(AuthSession.device_pk == Device.id)),
                 ),
             ),
             (

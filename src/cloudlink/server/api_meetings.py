@@ -168,6 +168,20 @@ async def _list_meetings(call: Call) -> Reply:
     return Reply(payload=await call.context.db.run(work))
 
 
+async def _organisation_meetings(call: Call) -> Reply:
+    def work(session: Session) -> list[dict[str, Any]]:
+        meetings = scheduling.list_organisation_meetings(
+            session,
+            call.caller.organisation_id,
+            status=call.query.get("status"),
+            limit=call.query.get("limit", 100),
+            offset=call.query.get("offset", 0),
+        )
+        return [_meeting_view(call, session, m.code) for m in meetings]
+
+    return Reply(payload=await call.context.db.run(work))
+
+
 async def _get_meeting(call: Call) -> Reply:
     return Reply(
         payload=await call.context.db.run(
@@ -322,6 +336,20 @@ _SCHEDULE_FIELDS: Final = {
 _M: Final = "/api/meetings/{meeting_code}"
 
 ENDPOINTS: Final = [
+    Endpoint(
+        method="GET",
+        path="/api/organisation/meetings",
+        handler=_organisation_meetings,
+        tag="meetings",
+        access="admin",
+        summary="Every meeting of the organisation, newest start first",
+        query={
+            "status": {"enum": ["scheduled", "active", "ended", "cancelled"]},
+            "limit": {"type": "integer", "minimum": 1, "maximum": 500},
+            "offset": {"type": "integer", "minimum": 0, "maximum": 1_000_000},
+        },
+        response=array(_MEETING),
+    ),
     Endpoint(
         method="POST",
         path="/api/meetings",

@@ -249,6 +249,27 @@ async def _list_feedback(call: Call) -> Reply:
     return Reply(payload=[_feedback_view(f) for f in feedback])
 
 
+async def _feedback_log(call: Call) -> Reply:
+    caller = call.caller
+    feedback_id = call.path["feedback_id"]
+
+    def work(session: Session) -> dict[str, Any]:
+        feedback = reports.get_feedback(session, caller.organisation_id, feedback_id)
+        # Reading someone's log is an administrator action like any other.
+        audit.record(
+            session, caller, "feedback.read_log", target_type="feedback", target_id=feedback.id
+        )
+        return {
+            "id": feedback.id,
+            "log_file_name": feedback.log_file_name,
+            "log_base64": base64.b64encode(feedback.log_file).decode("ascii")
+            if feedback.log_file is not None
+            else None,
+        }
+
+    return Reply(payload=await call.context.db.run(work))
+
+
 async def _latest_version(call: Call) -> Reply:
     platform = call.query["platform"]
     current = call.query.get("current")
@@ -393,6 +414,21 @@ ENDPOINTS: Final = [
         summary="Problem feedback, newest first",
         query=_LIMIT,
         response=array(_FEEDBACK_OUT),
+    ),
+    Endpoint(
+        method="GET",
+        path="/api/telemetry/feedback/{feedback_id}/log",
+        handler=_feedback_log,
+        tag="telemetry",
+        access="admin",
+        summary="The log file attached to a feedback (base64)",
+        response=obj(
+            {
+                "id": ID,
+                "log_file_name": nullable({"type": "string"}),
+                "log_base64": nullable({"type": "string"}),
+            }
+        ),
     ),
     Endpoint(
         method="GET",

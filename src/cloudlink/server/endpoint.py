@@ -35,6 +35,7 @@ PATH_PARAMETERS: Final[dict[str, dict[str, Any]]] = {
     "participant_id": {"type": "integer", "minimum": 1, "maximum": 2**31 - 1},
     "invitation_id": {"type": "integer", "minimum": 1, "maximum": 2**31 - 1},
     "release_id": {"type": "integer", "minimum": 1, "maximum": 2**31 - 1},
+    "feedback_id": {"type": "integer", "minimum": 1, "maximum": 2**31 - 1},
     "device_id": {"type": "string", "minLength": 1, "maxLength": 128},
     "meeting_code": {"type": "string", "pattern": "^[0-9]{9}$"},
 }

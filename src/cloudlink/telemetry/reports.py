@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from cloudlink.accounts.clock import utc_now
 from cloudlink.accounts.principal import Principal
-from cloudlink.errors import InvalidRequestError
+from cloudlink.errors import InvalidRequestError, NotFoundError
 from cloudlink.meetings.scheduling import get_meeting
 from cloudlink.privacy.settings import collection_allowed
 from cloudlink.store.models import ClientEvent, Feedback, Meeting, QualityReport
@@ -29,6 +29,7 @@ __all__ = [
     "EVENT_KINDS",
     "QUALITY_FIELDS",
     "FeedbackOutcome",
+    "get_feedback",
     "list_events",
     "list_feedback",
     "list_quality",
@@ -178,6 +179,14 @@ def list_events(session: Session, organisation_id: int, *, limit: int = 1000) ->
             .limit(limit)
         )
     )
+
+
+def get_feedback(session: Session, organisation_id: int, feedback_id: int) -> Feedback:
+    """One feedback of the organisation."""
+    feedback = session.get(Feedback, feedback_id)
+    if feedback is None or feedback.organisation_id != organisation_id:
+        raise NotFoundError("no such feedback", code="feedback_not_found")
+    return feedback
 
 
 def list_feedback(session: Session, organisation_id: int, *, limit: int = 1000) -> list[Feedback]:
