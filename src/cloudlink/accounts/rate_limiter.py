@@ -16,6 +16,8 @@ from cloudlink.errors import RateLimitedError
 __all__ = ["RateLimiter"]
 
 
+# Counts live in this process: with N server nodes each limit is N times looser.
+# TODO(#4): per-process counters; N nodes multiply limits until they move to Redis
 class RateLimiter:
     """At most ``max_attempts`` per key in any ``window_s`` seconds."""
 

@@ -29,6 +29,7 @@ __all__ = [
 ]
 
 
+# TODO(#4): no guest access; people invited by email cannot join (needs guest tokens)
 def join(
     session: Session,
     caller: Principal,

@@ -86,6 +86,7 @@ def create_app(
     async def health(_request: web.Request) -> web.Response:
         return web.json_response({"status": "ok"})
 
+    # TODO(#4): the admin console page (JS modules, Playwright test) is not served yet
     app.router.add_get("/api/openapi.json", openapi)
     app.router.add_get("/api/health", health)
     if settings.purge_interval_s > 0:

@@ -142,6 +142,8 @@ def make_handler(endpoint: Endpoint) -> Callable[[web.Request], Awaitable[web.Re
             body=body,
             query=query,
             path=path,
+            # Behind a reverse proxy this is the proxy's address, shared by all clients.
+            # TODO(#4): no X-Forwarded-For from trusted proxies; clients share one prefix
             ip_prefix=anonymise_ip(request.remote),
         )
         reply = await endpoint.handler(call)
