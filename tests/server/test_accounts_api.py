@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from cloudlink.accounts.tokens import hash_token
 from cloudlink.store.models import AuthSession
 from conftest import PASSWORD, Api
@@ -201,3 +203,22 @@ async def test_bad_input_is_a_json_4xx(api: Api) -> None:
     for method, path, kwargs, status, code in cases:
         got_status, body = await api.call(method, path, admin, **kwargs)
         assert (got_status, body["error"]["code"]) == (status, code), (method, path, body)
+
+
+async def test_concurrent_logins_and_additions_do_not_collide(api: Api) -> None:
+    admin = await api.create_org("acme")
+    await api.add_member(admin, "bob")
+    tokens = await asyncio.gather(*(api.login("acme", "bob", device="new") for _ in range(4)))
+    assert len(set(tokens)) == 4
+    answers = await asyncio.gather(
+        *(
+            api.call(
+                "POST",
+                "/api/accounts",
+                admin,
+                json={"account_name": "carol", "display_name": "Carol", "password": PASSWORD},
+            )
+            for _ in range(3)
+        )
+    )
+    assert sorted(status for status, _ in answers) == [201, 409, 409]

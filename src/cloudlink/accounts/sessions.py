@@ -153,7 +153,8 @@ class Authenticator:
             )
 
         def open_session(session: Session) -> LoginResult:
-            account = session.get(Account, account_id)
+            # Locked for update: concurrent logins of one account count its devices in turn.
+            account = session.get(Account, account_id, with_for_update=True)
             if account is None:
                 raise AuthenticationError(
                     "wrong organisation, account or password", code="invalid_credentials"
@@ -208,7 +209,8 @@ class Authenticator:
         return result
 
     def _record_failure(self, session: Session, account_id: int) -> None:
-        account = session.get(Account, account_id)
+        # Locked for update: concurrent failures must all count.
+        account = session.get(Account, account_id, with_for_update=True)
         if account is None:
             return
         account.failed_logins += 1

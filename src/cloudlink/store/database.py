@@ -16,10 +16,10 @@ from typing import Any, Final, TypeVar
 
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import URL, Engine, make_url
-from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+from sqlalchemy.exc import ArgumentError, IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from cloudlink.errors import StoreError
+from cloudlink.errors import ConflictError, StoreError
 
 __all__ = ["Database", "normalise_url"]
 
@@ -29,6 +29,8 @@ T = TypeVar("T")
 
 # How long SQLite waits for another writer before giving up.
 _SQLITE_BUSY_TIMEOUT_MS: Final = 10_000
+# How often a transaction that lost a unique-key race is run again.
+_CONFLICT_RETRIES: Final = 2
 
 
 def normalise_url(url: str) -> URL:
@@ -87,13 +89,28 @@ class Database:
             yield session
 
     def run_sync(self, work: Callable[[Session], T]) -> T:
-        """Runs ``work(session)`` in one transaction on the calling thread."""
-        try:
-            with self.session() as session:
-                return work(session)
-        except SQLAlchemyError as error:
-            _log.warning("database error: %s", type(error).__name__)
-            raise StoreError(f"database error: {type(error).__name__}") from error
+        """Runs ``work(session)`` in one transaction on the calling thread.
+
+        A transaction that collides with a concurrent one on a unique key
+        (two logins creating one device, two admins adding one name) is
+        rolled back and run again, so it sees the other's row; after
+        _CONFLICT_RETRIES it fails with ConflictError.
+        """
+        for attempt in range(_CONFLICT_RETRIES + 1):
+            try:
+                with self.session() as session:
+                    return work(session)
+            except IntegrityError as error:
+                if attempt == _CONFLICT_RETRIES:
+                    raise ConflictError(
+                        "the request collided with a concurrent change; try again",
+                        code="concurrent_change",
+                    ) from error
+                _log.info("retrying a transaction after a unique-key collision")
+            except SQLAlchemyError as error:
+                _log.warning("database error: %s", type(error).__name__)
+                raise StoreError(f"database error: {type(error).__name__}") from error
+        raise AssertionError("unreachable")
 
     async def run(self, work: Callable[[Session], T]) -> T:
         """Runs ``work(session)`` in one transaction on a worker thread."""
