@@ -43,6 +43,13 @@ def register(subparsers: Any) -> None:
         default=None,
         help="the address users reach the server at, for join links (default http://HOST:PORT)",
     )
+    parser.add_argument(
+        "--login-attempts-per-minute",
+        type=int,
+        default=30,
+        metavar="N",
+        help="password logins one client network may try per minute (default 30)",
+    )
     parser.add_argument("--tls-cert", type=Path, default=None, help="PEM certificate: serve HTTPS")
     parser.add_argument("--tls-key", type=Path, default=None, help="PEM private key of --tls-cert")
     parser.set_defaults(run=_run)
@@ -51,6 +58,7 @@ def register(subparsers: Any) -> None:
 def _run(args: argparse.Namespace) -> int:
     from aiohttp import web
 
+    from cloudlink.accounts.sessions import LoginPolicy
     from cloudlink.server import ServerSettings, create_app
     from cloudlink.store import Database
 
@@ -70,7 +78,13 @@ def _run(args: argparse.Namespace) -> int:
     db = Database(args.database_url)
     scheme = "https" if ssl_context else "http"
     public_url = args.public_url or f"{scheme}://{args.host}:{args.port}"
-    app = create_app(db, settings=ServerSettings(public_base_url=public_url))
+    if args.login_attempts_per_minute < 1:
+        raise ConfigError("--login-attempts-per-minute must be at least 1")
+    app = create_app(
+        db,
+        settings=ServerSettings(public_base_url=public_url),
+        login_policy=LoginPolicy(attempts_per_network=args.login_attempts_per_minute),
+    )
     try:
         # No access log: it would hold every client's full address.
         web.run_app(
