@@ -44,7 +44,9 @@ __all__ = [
     "DeviceView",
     "LoginPolicy",
     "LoginResult",
+    "authenticate_token",
     "list_devices",
+    "logout",
     "revoke_account_sessions",
     "sign_out_device",
 ]
