@@ -250,3 +250,16 @@ async def test_administrators_list_every_meeting_of_their_organisation(api: Api)
     _, ended = await api.call("GET", "/api/organisation/meetings?status=ended", admin)
     assert ended == []
     assert (await api.call("GET", "/api/organisation/meetings", bob))[0] == 403
+
+
+async def test_a_join_link_opened_in_a_browser_names_the_meeting(api: Api) -> None:
+    admin = await api.create_org("acme")
+    _, meeting = await api.call(
+        "POST", "/api/meetings", admin, json={"topic": "Link", "kind": "instant"}
+    )
+    path = meeting["join_link"].removeprefix(PUBLIC_URL)
+    response = await api.client.get(path)
+    assert response.status == 200
+    code = meeting["code"]
+    assert f"{code[:3]} {code[3:6]} {code[6:]}" in await response.text()
+    assert (await api.client.get("/j/12345")).status == 404

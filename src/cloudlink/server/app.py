@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import importlib
 import logging
+import re
 from collections.abc import AsyncIterator
 from typing import Any, Final
 
@@ -28,6 +29,8 @@ from cloudlink.store.database import Database
 __all__ = ["API_MODULES", "all_endpoints", "create_app"]
 
 _log = logging.getLogger(__name__)
+
+_MEETING_CODE: Final = re.compile(r"^[0-9]{9}$")
 
 # Modules under cloudlink.server that each define ENDPOINTS.
 API_MODULES: Final = (
@@ -89,9 +92,25 @@ def create_app(
     # TODO(#4): the admin console page (JS modules, Playwright test) is not served yet
     app.router.add_get("/api/openapi.json", openapi)
     app.router.add_get("/api/health", health)
+    app.router.add_get("/j/{meeting_code}", _join_page)
     if settings.purge_interval_s > 0:
         app.cleanup_ctx.append(_purge_task(context))
     return app
+
+
+async def _join_page(request: web.Request) -> web.Response:
+    """Where a pasted join link lands in a browser: the meeting id, for a client to open."""
+    code = request.match_info["meeting_code"]
+    if not _MEETING_CODE.match(code):
+        raise web.HTTPNotFound()
+    spaced = f"{code[:3]} {code[3:6]} {code[6:]}"
+    # TODO(#4): the web client is not written; this page only names the meeting to open
+    page = (
+        "<!doctype html><meta charset=utf-8><title>CloudLink meeting</title>"
+        f"<h1>CloudLink meeting {spaced}</h1>"
+        "<p>Open this link or meeting id in the CloudLink client to join.</p>"
+    )
+    return web.Response(text=page, content_type="text/html")
 
 
 def _purge_task(context: ServerContext) -> Any:
