@@ -14,7 +14,6 @@ database transaction.
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import logging
 from dataclasses import dataclass
@@ -63,7 +62,7 @@ class LoginPolicy:
 
     max_failed_logins: int = 5
     lockout_s: int = 15 * 60
-    attempts_per_network: int = 30
+    attempts_per_network: int = 120
     network_window_s: float = 60.0
 
 
@@ -140,9 +139,7 @@ class Authenticator:
             return account.id, account.password_hash
 
         found = await self._db.run(find)
-        matches = await asyncio.to_thread(
-            self._passwords.verify, found[1] if found else None, password
-        )
+        matches = await self._passwords.verify_async(found[1] if found else None, password)
         if found is None:
             raise AuthenticationError(
                 "wrong organisation, account or password", code="invalid_credentials"
@@ -233,9 +230,9 @@ class Authenticator:
         current_hash = await self._db.run(
             lambda s: get_member(s, principal.organisation_id, principal.account_id).password_hash
         )
-        if not await asyncio.to_thread(self._passwords.verify, current_hash, current_password):
+        if not await self._passwords.verify_async(current_hash, current_password):
             raise AuthenticationError("the current password is wrong", code="invalid_credentials")
-        new_hash = await asyncio.to_thread(self._passwords.hash, new_password)
+        new_hash = await self._passwords.hash_async(new_password)
 
         def store(session: Session) -> None:
             account = get_member(session, principal.organisation_id, principal.account_id)

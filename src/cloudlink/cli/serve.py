@@ -46,9 +46,9 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--login-attempts-per-minute",
         type=int,
-        default=30,
+        default=120,
         metavar="N",
-        help="password logins one client network may try per minute (default 30)",
+        help="password logins one client network (/24 or /48) may try per minute (default 120)",
     )
     parser.add_argument("--tls-cert", type=Path, default=None, help="PEM certificate: serve HTTPS")
     parser.add_argument("--tls-key", type=Path, default=None, help="PEM private key of --tls-cert")

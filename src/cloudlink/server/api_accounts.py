@@ -6,7 +6,6 @@ organisation answers 404 exactly as an id that does not exist.
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any, Final
 
 from sqlalchemy.orm import Session
@@ -234,7 +233,7 @@ async def _add_account(call: Call) -> Reply:
     caller = call.caller
     body = call.body
     Passwords.check_strength(body["password"])
-    password_hash = await asyncio.to_thread(call.context.passwords.hash, body["password"])
+    password_hash = await call.context.passwords.hash_async(body["password"])
 
     def work(session: Session) -> Account:
         account = members.add_member(
@@ -293,7 +292,7 @@ async def _reset_password(call: Call) -> Reply:
     caller = call.caller
     account_id = call.path["account_id"]
     Passwords.check_strength(call.body["new_password"])
-    password_hash = await asyncio.to_thread(call.context.passwords.hash, call.body["new_password"])
+    password_hash = await call.context.passwords.hash_async(call.body["new_password"])
 
     def work(session: Session) -> None:
         if account_id == caller.account_id:

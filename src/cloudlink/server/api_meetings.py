@@ -7,7 +7,6 @@ organisation. Meeting password attempts are bounded per meeting and account
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 from typing import Any, Final
 
@@ -126,7 +125,7 @@ def _participant_view(participant: MeetingParticipant) -> dict[str, Any]:
 async def _hash_optional(passwords: Passwords, password: str | None) -> str | None:
     if password is None:
         return None
-    return await asyncio.to_thread(passwords.hash, password)
+    return await passwords.hash_async(password)
 
 
 async def _create_meeting(call: Call) -> Reply:
@@ -276,9 +275,7 @@ async def _join(call: Call) -> Reply:
             )
         key = ("meeting-password", code, caller.account_id)
         call.context.meeting_password_limiter.hit(key, code="too_many_password_attempts")
-        password_ok = await asyncio.to_thread(
-            call.context.passwords.verify, password_hash, password
-        )
+        password_ok = await call.context.passwords.verify_async(password_hash, password)
         if password_ok:
             call.context.meeting_password_limiter.reset(key)
 

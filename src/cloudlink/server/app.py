@@ -95,6 +95,11 @@ def create_app(
     app.router.add_get("/j/{meeting_code}", _join_page)
     if settings.purge_interval_s > 0:
         app.cleanup_ctx.append(_purge_task(context))
+
+    async def close_passwords(_app: web.Application) -> None:
+        passwords.close()
+
+    app.on_cleanup.append(close_passwords)
     return app
 
 
