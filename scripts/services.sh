@@ -53,7 +53,8 @@ start() {
   bin=$(pg_bindir)
   port=$(free_port)
   mkdir -p "$state"
-  data=$(mktemp -d "${TMPDIR:-/tmp}/cloudlink-pg.XXXXXX")
+  # Under /tmp, not $TMPDIR: the postgres user must be able to reach it.
+  data=$(mktemp -d /tmp/cloudlink-pg.XXXXXX)
   chown postgres: "$data" 2>/dev/null || true
   chmod 700 "$data"
   as_postgres "$bin/initdb" -D "$data/cluster" -U postgres --auth=trust -E UTF8 --no-locale \

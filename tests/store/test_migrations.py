@@ -46,11 +46,14 @@ def test_every_table_but_organisations_belongs_to_an_organisation() -> None:
             assert not table.columns["organisation_id"].nullable, name
 
 
-def test_sqlite_runs_in_wal_mode_with_foreign_keys(tmp_path: Path) -> None:
+def test_sqlite_runs_in_wal_mode_with_foreign_keys_in_a_private_file(tmp_path: Path) -> None:
     db = Database(f"sqlite:///{tmp_path / 'x.db'}")
+    db.migrate()
     with db.engine.connect() as connection:
         assert connection.execute(text("PRAGMA journal_mode")).scalar() == "wal"
         assert connection.execute(text("PRAGMA foreign_keys")).scalar() == 1
+        for name in ("x.db", "x.db-wal"):
+            assert (tmp_path / name).stat().st_mode & 0o777 == 0o600, name
     db.close()
 
 

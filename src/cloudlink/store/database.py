@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 from collections.abc import Callable, Iterator
 from typing import Any, Final, TypeVar
 
@@ -66,6 +67,20 @@ def _configure_sqlite(engine: Engine) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
+def _create_private_file(path: str | None) -> None:
+    # The file holds personal data: only its owner may read it. SQLite gives
+    # its -wal and -shm files the same permissions as the database file.
+    if not path or path == ":memory:" or path.startswith("file:"):
+        return
+    try:
+        descriptor = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+    except FileExistsError:
+        return
+    except OSError as error:
+        raise StoreError(f"cannot create the database file {path}: {error}") from error
+    os.close(descriptor)
+
+
 class Database:
     """One database: its engine, sessions, migrations and a worker-thread runner."""
 
@@ -74,6 +89,7 @@ class Database:
         self.backend = self.url.get_backend_name()
         options: dict[str, Any] = {"echo": echo_sql}
         if self.backend == "sqlite":
+            _create_private_file(self.url.database)
             options["connect_args"] = {"check_same_thread": False}
         else:
             options["pool_pre_ping"] = True
