@@ -6,13 +6,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect, text
 
 from cloudlink.errors import StoreError
 from cloudlink.store import Base, Database
-from cloudlink.store.migration import current_revision, head_revision
+from cloudlink.store.migration import alembic_config, current_revision, head_revision
 from databases import BACKENDS, fresh_database
 
 
@@ -61,3 +62,11 @@ def test_sqlite_runs_in_wal_mode_with_foreign_keys_in_a_private_file(tmp_path: P
 def test_unsupported_urls_are_refused(url: str) -> None:
     with pytest.raises(StoreError):
         Database(url)
+
+
+def test_migrations_go_down_and_up_again(empty_db: Database) -> None:
+    empty_db.migrate()
+    command.downgrade(alembic_config(empty_db.engine), "base")
+    assert set(inspect(empty_db.engine).get_table_names()) <= {"alembic_version"}
+    empty_db.migrate()
+    assert current_revision(empty_db.engine) == head_revision()
