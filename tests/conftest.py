@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import wave
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
 import pytest
+
+from databases import BACKENDS, fresh_database
 
 SPEECH_DIR = Path(__file__).resolve().parents[1] / "src" / "cloudlink" / "media" / "speech"
 
@@ -26,3 +29,10 @@ def speech_16k() -> npt.NDArray[np.int16]:
     samples, rate_hz = read_speech("alice")
     assert rate_hz == 16000
     return samples
+
+
+@pytest.fixture(params=BACKENDS)
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """The URL of a fresh, empty database of each backend."""
+    with fresh_database(request.param, tmp_path) as db:
+        yield db.url.render_as_string(hide_password=False)

@@ -8,11 +8,19 @@ too (see native/bindings/convert.h).
 from __future__ import annotations
 
 __all__ = [
+    "AuthenticationError",
     "CloudLinkError",
     "CodecError",
     "ConfigError",
+    "ConflictError",
+    "InvalidRequestError",
     "MediaFileError",
+    "NotFoundError",
+    "PermissionDeniedError",
+    "RateLimitedError",
     "RtpError",
+    "ServiceError",
+    "StoreError",
 ]
 
 
@@ -34,3 +42,62 @@ class MediaFileError(CloudLinkError, OSError):
 
 class RtpError(CloudLinkError, ValueError):
     """An RTP or RTCP packet is malformed or truncated (RFC 3550, RFC 4585)."""
+
+
+class StoreError(CloudLinkError, RuntimeError):
+    """The organisation's database cannot be opened, migrated or reached."""
+
+
+class ServiceError(CloudLinkError):
+    """A request to the organisation's services was refused.
+
+    ``code`` is a stable, machine-readable word (``account_locked``); the
+    server sends it in every error body, so clients branch on it, never on
+    the message.
+    """
+
+    default_code = "service_error"
+
+    def __init__(self, message: str, *, code: str | None = None) -> None:
+        super().__init__(message)
+        self.code = code or self.default_code
+
+
+class InvalidRequestError(ServiceError, ValueError):
+    """The request names a value the service cannot accept."""
+
+    default_code = "invalid_request"
+
+
+class AuthenticationError(ServiceError, PermissionError):
+    """No valid credentials: a wrong password, or a missing, expired or revoked token."""
+
+    default_code = "unauthenticated"
+
+
+class PermissionDeniedError(ServiceError, PermissionError):
+    """The caller is known but may not do this (not an administrator, not the host)."""
+
+    default_code = "forbidden"
+
+
+class NotFoundError(ServiceError, LookupError):
+    """No such record in the caller's organisation (other organisations' records included)."""
+
+    default_code = "not_found"
+
+
+class ConflictError(ServiceError, ValueError):
+    """The request contradicts the stored state (a taken name, a device limit, a locked meeting)."""
+
+    default_code = "conflict"
+
+
+class RateLimitedError(ServiceError, PermissionError):
+    """Too many attempts; ``retry_after_s`` tells when the next may succeed."""
+
+    default_code = "rate_limited"
+
+    def __init__(self, message: str, *, retry_after_s: float, code: str | None = None) -> None:
+        super().__init__(message, code=code)
+        self.retry_after_s = retry_after_s

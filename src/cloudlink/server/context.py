@@ -1,0 +1,41 @@
+"""What every request handler shares: the database, the services and the settings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from aiohttp import web
+
+from cloudlink.accounts.passwords import Passwords
+from cloudlink.accounts.rate_limiter import RateLimiter
+from cloudlink.accounts.sessions import Authenticator
+from cloudlink.store.database import Database
+
+__all__ = ["CONTEXT", "ServerContext", "ServerSettings"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class ServerSettings:
+    """Server options that are not per organisation."""
+
+    # Where join links point: the address users reach this server at.
+    public_base_url: str = "http://127.0.0.1:8080"
+    max_log_file_bytes: int = 1024 * 1024
+    # How often the retention purge runs; 0 turns the background task off.
+    purge_interval_s: float = 3600.0
+    meeting_password_attempts: int = 5
+    meeting_password_window_s: float = 15 * 60
+
+
+@dataclass(frozen=True, kw_only=True)
+class ServerContext:
+    """The services behind the API."""
+
+    db: Database
+    passwords: Passwords
+    authenticator: Authenticator
+    meeting_password_limiter: RateLimiter
+    settings: ServerSettings
+
+
+CONTEXT = web.AppKey("cloudlink_context", ServerContext)
