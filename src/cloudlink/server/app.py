@@ -19,6 +19,7 @@ from aiohttp import web
 from cloudlink.accounts.passwords import PasswordPolicy, Passwords
 from cloudlink.accounts.rate_limiter import RateLimiter
 from cloudlink.accounts.sessions import Authenticator, LoginPolicy
+from cloudlink.server.console_routes import add_console_routes
 from cloudlink.server.context import CONTEXT, ServerContext, ServerSettings
 from cloudlink.server.endpoint import Endpoint, json_body_limit_bytes, make_handler
 from cloudlink.server.error_responses import error_middleware
@@ -88,6 +89,7 @@ def create_app(
 
     app.router.add_get("/api/openapi.json", openapi)
     app.router.add_get("/api/health", health)
+    add_console_routes(app)
     if settings.purge_interval_s > 0:
         app.cleanup_ctx.append(_purge_task(context))
     return app
