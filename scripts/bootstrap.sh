@@ -13,6 +13,8 @@ venv=.venv
 apt_packages=(build-essential cmake pkg-config libopus-dev libvpx-dev espeak-ng sox clang-format
   python3 python3-venv python3-dev git)
 if [ "$extra" = bench ]; then apt_packages+=(libspeexdsp-dev swig); fi
+# Headless Chromium for the admin console tests (Playwright drives it; never `playwright install`).
+if [ -n "$extra" ]; then apt_packages+=(chromium); fi
 missing=()
 for package in "${apt_packages[@]}"; do
   dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")
