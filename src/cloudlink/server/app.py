@@ -33,6 +33,7 @@ _log = logging.getLogger(__name__)
 # Modules under cloudlink.server that each define ENDPOINTS.
 API_MODULES: Final = (
     "api_accounts",
+    "api_dashboard",
     "api_directory",
     "api_meetings",
     "api_privacy",
