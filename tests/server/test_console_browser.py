@@ -211,6 +211,8 @@ def test_a_wrong_password_shows_an_error_and_no_console(page: Any) -> None:
 
 
 def test_an_administrator_manages_the_organisation(page: Any, server: Server) -> None:
+    from playwright.sync_api import expect
+
     _sign_in(page)
     page.locator("#whoami-name").wait_for(state="visible")
     assert ADMIN in page.locator("#whoami-name").text_content()
@@ -244,7 +246,7 @@ def test_an_administrator_manages_the_organisation(page: Any, server: Server) ->
     search.locator("[name=q]").fill("alice@example")
     search.locator("button[type=submit]").click()
     results = directory.locator("#directory-results tbody tr")
-    page.wait_for_function("document.querySelectorAll('#directory-results tbody tr').length === 1")
+    expect(results).to_have_count(1)
     assert "alice" in results.first.text_content()
     results.first.get_by_role("button", name="Add to my contacts").click()
     directory.locator("#contact-list >> text=<b>Alice</b> Liddell").wait_for()
@@ -306,7 +308,9 @@ def test_an_administrator_manages_the_organisation(page: Any, server: Server) ->
         time.sleep(0.25)
     quality = _open(page, "quality")
     quality.locator(f"tr[data-meeting='{code}']").get_by_role("button", name="Chart").click()
-    quality.locator(f"#quality-charts >> text=Meeting {code}").wait_for()
+    heading = quality.locator("#quality-charts h3")
+    expect(heading).to_have_text(f"Meeting {code} (Quarterly review): 5 reports")
+    assert quality.locator("#quality-overview tbody tr").count() == 2
     for chart in ("chart-loss", "chart-jitter", "chart-mos"):
         assert quality.locator(f"#{chart} svg circle.point").count() == 5, chart
         assert quality.locator(f"#{chart} svg polyline").count() == 1, chart

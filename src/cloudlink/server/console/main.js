@@ -44,6 +44,8 @@ function describe(error) {
 
 const context = {
   api,
+  /** The signed-in administrator's account. */
+  me: null,
   notify: (text) => showStatus(text, "info"),
   fail: (error) => showStatus(describe(error), "error"),
   /** Members by id, for naming actors and hosts; refreshed per section. */
@@ -81,6 +83,7 @@ async function showApp() {
   $("app-view").hidden = false;
   $("whoami").hidden = false;
   $("whoami-name").textContent = `${me.display_name} (${me.account_name})`;
+  context.me = me;
   await renderSection();
 }
 

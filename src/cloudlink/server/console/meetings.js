@@ -1,4 +1,4 @@
-// Meetings: the administrator's meetings, creating instant and scheduled ones, join links.
+// Meetings: every meeting of the organisation, creating instant and scheduled ones, join links.
 
 import { segment } from "./api.js";
 import { formValues, h, replace, table, when } from "./dom.js";
@@ -36,7 +36,7 @@ export async function render(context) {
 
   async function refresh() {
     const [meetings, names] = await Promise.all([
-      api.get("/api/meetings", { include_over: includeOver.checked ? "true" : undefined }),
+      api.get("/api/dashboard/meetings", { include_over: includeOver.checked ? "true" : undefined }),
       context.accountNames(),
     ]);
     replace(
@@ -55,7 +55,7 @@ export async function render(context) {
           {
             title: "",
             cell: (m) =>
-              m.your_role === "host" && (m.status === "scheduled" || m.status === "active")
+              m.host_account_id === context.me.id && (m.status === "scheduled" || m.status === "active")
                 ? h("button", { type: "button", class: "danger", onclick: () => cancel(m) }, "Cancel")
                 : "",
           },
@@ -152,13 +152,11 @@ export async function render(context) {
   replace(
     root,
     h("h2", {}, "Meetings"),
-    h("p", { class: "muted" }, "Meetings you host, co-host or are invited to."),
+    h("p", { class: "muted" }, "Every meeting of the organisation, the latest start first. Only a meeting's host can cancel it."),
     h("label", { class: "check" }, includeOver, " Include ended and cancelled meetings"),
     list,
     created,
     h("div", { class: "card" }, h("h3", {}, "Create a meeting"), form),
   );
-  // TODO(#4): the API lists only the caller's own meetings; an organisation-wide
-  // listing for administrators is missing, so other members' meetings do not show here.
   await refresh();
 }

@@ -1,14 +1,14 @@
 // The quality dashboard: loss, jitter and MOS per meeting over time.
 //
-// The reports come from GET /api/telemetry/quality (oldest first); they are
-// grouped by meeting here, and one meeting at a time is charted, a series
-// per medium (audio, video).
+// The overview lists meetings with their reports summarised by the server
+// (GET /api/dashboard/quality); the chosen meeting's reports themselves
+// (GET /api/telemetry/quality?meeting_code=...) are charted over time, a
+// series per medium (audio, video).
 
 import { lineChart } from "./chart.js";
 import { h, replace, table, when } from "./dom.js";
 
-const NO_MEETING = "(no meeting)";
-// The most reports one request brings (the API's own limit).
+// The most reports of one meeting a chart shows (the API's own limit).
 const MAX_REPORTS = 10000;
 const PERIODS = [
   ["1", "Last 24 hours"],
@@ -17,26 +17,8 @@ const PERIODS = [
   ["", "Everything kept"],
 ];
 
-function mean(values) {
-  return values.length === 0 ? null : values.reduce((a, b) => a + b, 0) / values.length;
-}
-
 function fixed(value, digits = 1) {
-  return value === null ? "" : value.toFixed(digits);
-}
-
-function summarise(code, reports) {
-  const mos = reports.map((r) => r.mos).filter((m) => m !== null);
-  return {
-    code,
-    reports,
-    first: reports[0].received_at,
-    last: reports[reports.length - 1].received_at,
-    loss: mean(reports.map((r) => r.loss_pct)),
-    jitter: mean(reports.map((r) => r.jitter_ms)),
-    mos: mean(mos),
-    worstMos: mos.length ? Math.min(...mos) : null,
-  };
+  return value === null || value === undefined ? "" : value.toFixed(digits);
 }
 
 function seriesOf(reports, field) {
@@ -58,55 +40,68 @@ export async function render(context) {
   period.value = "7";
   let selected = null;
 
-  function draw(meeting) {
-    selected = meeting.code;
+  function since() {
+    const days = period.value;
+    if (!days) return undefined;
+    return new Date(Date.now() - Number(days) * 86_400_000).toISOString().replace("Z", "+00:00");
+  }
+
+  async function draw(meeting) {
+    selected = meeting.meeting_code;
     for (const row of overview.querySelectorAll("tr[data-meeting]")) {
       row.classList.toggle("selected", row.dataset.meeting === selected);
     }
+    const reports = await api.get("/api/telemetry/quality", {
+      meeting_code: meeting.meeting_code,
+      since: since(),
+      limit: MAX_REPORTS,
+    });
     replace(
       charts,
-      h("h3", {}, `Meeting ${meeting.code}: ${meeting.reports.length} reports`),
-      lineChart({ id: "chart-loss", title: "Packet loss", unit: "%", series: seriesOf(meeting.reports, "loss_pct") }),
-      lineChart({ id: "chart-jitter", title: "Jitter", unit: "ms", series: seriesOf(meeting.reports, "jitter_ms") }),
-      lineChart({ id: "chart-mos", title: "MOS", unit: "", series: seriesOf(meeting.reports, "mos"), yMin: 1, yMax: 5 }),
+      h("h3", {}, `Meeting ${meeting.meeting_code} (${meeting.topic ?? ""}): ${reports.length} reports`),
+      reports.length >= MAX_REPORTS ? h("p", { class: "warning" }, `Showing the first ${MAX_REPORTS} reports only; choose a shorter period.`) : null,
+      lineChart({ id: "chart-loss", title: "Packet loss", unit: "%", series: seriesOf(reports, "loss_pct") }),
+      lineChart({ id: "chart-jitter", title: "Jitter", unit: "ms", series: seriesOf(reports, "jitter_ms") }),
+      lineChart({ id: "chart-mos", title: "MOS", unit: "", series: seriesOf(reports, "mos"), yMin: 1, yMax: 5 }),
     );
   }
 
   async function refresh() {
-    const days = period.value;
-    const since = days ? new Date(Date.now() - Number(days) * 86_400_000).toISOString().replace("Z", "+00:00") : undefined;
-    const reports = await api.get("/api/telemetry/quality", { since, limit: MAX_REPORTS });
-    // TODO(#4): the dashboard groups raw reports in the browser and sees at most
-    // MAX_REPORTS of them; per-meeting aggregation on the server would scale further.
-    const groups = new Map();
-    for (const report of reports) {
-      const code = report.meeting_code ?? NO_MEETING;
-      if (!groups.has(code)) groups.set(code, []);
-      groups.get(code).push(report);
-    }
-    const meetings = [...groups.entries()].map(([code, list]) => summarise(code, list));
-    meetings.sort((a, b) => (a.last < b.last ? 1 : -1));
+    const meetings = await api.get("/api/dashboard/quality", { since: since() });
     replace(
       overview,
-      reports.length >= MAX_REPORTS ? h("p", { class: "warning" }, `Showing the first ${MAX_REPORTS} reports only; choose a shorter period.`) : null,
       table(
         [
-          { title: "Meeting", cell: (m) => m.code, class: "mono" },
-          { title: "Reports", cell: (m) => m.reports.length, class: "num" },
-          { title: "From", cell: (m) => when(m.first) },
-          { title: "To", cell: (m) => when(m.last) },
-          { title: "Mean loss %", cell: (m) => fixed(m.loss), class: "num" },
-          { title: "Mean jitter ms", cell: (m) => fixed(m.jitter), class: "num" },
-          { title: "Mean MOS", cell: (m) => fixed(m.mos, 2), class: "num" },
-          { title: "Worst MOS", cell: (m) => fixed(m.worstMos, 2), class: "num" },
-          { title: "", cell: (m) => h("button", { type: "button", onclick: () => draw(m) }, "Chart") },
+          { title: "Meeting", cell: (m) => m.meeting_code ?? "(outside meetings)", class: "mono" },
+          { title: "Topic", cell: (m) => m.topic ?? "" },
+          { title: "Reports", cell: (m) => m.reports, class: "num" },
+          { title: "From", cell: (m) => when(m.first_at) },
+          { title: "To", cell: (m) => when(m.last_at) },
+          { title: "Mean loss %", cell: (m) => fixed(m.mean_loss_pct), class: "num" },
+          { title: "Mean jitter ms", cell: (m) => fixed(m.mean_jitter_ms), class: "num" },
+          { title: "Mean RTT ms", cell: (m) => fixed(m.mean_rtt_ms, 0), class: "num" },
+          { title: "Mean MOS", cell: (m) => fixed(m.mean_mos, 2), class: "num" },
+          { title: "Worst MOS", cell: (m) => fixed(m.min_mos, 2), class: "num" },
+          {
+            title: "",
+            // TODO(#4): reports sent outside a meeting are summarised but cannot be charted:
+            // GET /api/telemetry/quality has no filter for "no meeting".
+            cell: (m) =>
+              m.meeting_code === null
+                ? ""
+                : h("button", { type: "button", onclick: () => draw(m).catch(context.fail) }, "Chart"),
+          },
         ],
         meetings,
-        { empty: "No quality reports in this period.", rowAttributes: (m) => ({ dataset: { meeting: m.code } }) },
+        {
+          empty: "No quality reports in this period.",
+          rowAttributes: (m) => (m.meeting_code === null ? {} : { dataset: { meeting: m.meeting_code } }),
+        },
       ),
     );
-    const keep = meetings.find((m) => m.code === selected) ?? meetings[0];
-    if (keep) draw(keep);
+    const chartable = meetings.filter((m) => m.meeting_code !== null);
+    const keep = chartable.find((m) => m.meeting_code === selected) ?? chartable[0];
+    if (keep) await draw(keep);
     else replace(charts);
   }
 
