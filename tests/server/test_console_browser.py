@@ -238,6 +238,16 @@ def test_an_administrator_manages_the_organisation(page: Any, server: Server) ->
     detail.locator("[name=mobile]").fill("+44 20 7946 0000")
     detail.locator("button[type=submit]").click()
     members.locator("tr[data-account=alice] >> text=+44 20 7946 0000").wait_for()
+
+    # Her privacy: stop collecting her quality data, then export everything stored about her.
+    settings = members.locator("#member-privacy form")
+    settings.locator("[name=collect_quality]").select_option("off")
+    settings.locator("button[type=submit]").click()
+    members.locator("#member-privacy >> text=quality data no").wait_for()
+    with page.expect_download() as download:
+        members.get_by_role("button", name="Export all data (JSON)").click()
+    exported = json.loads(Path(download.value.path()).read_text())
+    assert exported["account"]["account_name"] == "alice"
     page.screenshot(path=str(SCREENSHOT_DIR / "cloudlink-console-members.png"), full_page=True)
 
     # Address book: the directory finds her by email.
@@ -282,7 +292,13 @@ def test_an_administrator_manages_the_organisation(page: Any, server: Server) ->
     actions = audit.locator("#audit-list tbody tr").evaluate_all(
         "rows => rows.map(r => r.dataset.action)"
     )
-    assert actions[:3] == ["organisation.update", "account.update", "account.add"]
+    assert actions == [
+        "organisation.update",
+        "privacy.export",
+        "privacy.update",
+        "account.update",
+        "account.add",
+    ]
     assert "account alice" in audit.locator("tr[data-action='account.add']").text_content()
     page.screenshot(path=str(SCREENSHOT_DIR / "cloudlink-console-audit.png"), full_page=True)
 
@@ -318,6 +334,22 @@ def test_an_administrator_manages_the_organisation(page: Any, server: Server) ->
     picture = quality.locator("#chart-loss svg").screenshot()
     assert _coloured_pixels(picture) > 200
     page.screenshot(path=str(SCREENSHOT_DIR / "cloudlink-console-quality.png"), full_page=True)
+
+    # Cancelling a member: gone from the list, recorded in the audit log.
+    server.call(
+        "POST",
+        "/api/accounts",
+        api_token,
+        {"account_name": "carol", "display_name": "Carol", "password": "carol password 1"},
+    )
+    members = _open(page, "members")
+    members.locator("tr[data-account=carol]").get_by_role("button", name="Manage").click()
+    members.get_by_role("button", name="Cancel account").click()
+    expect(members.locator("tr[data-account=carol]")).to_have_count(0)
+    audit = _open(page, "audit")
+    expect(audit.locator("#audit-list tbody tr").first).to_have_attribute(
+        "data-action", "account.cancel"
+    )
 
     # Signing out forgets the token.
     page.locator("#logout").click()

@@ -101,6 +101,7 @@ export async function render(context) {
       "Cancel account",
     );
 
+    const privacy = h("div", { id: "member-privacy" });
     replace(
       detail,
       h(
@@ -110,9 +111,77 @@ export async function render(context) {
         h("p", { class: "muted" }, `Added ${when(account.created_at)}, changed ${when(account.updated_at)}`),
         edit,
         reset,
+        privacy,
         h("p", {}, h("a", { href: "#devices" }, "Devices"), " · ", cancel),
       ),
     );
+    showPrivacy(account, privacy).catch(context.fail);
+  }
+
+  // A member's collection settings, restriction of processing and data export:
+  // data-subject requests that reach the administrator by other channels.
+  async function showPrivacy(account, into) {
+    const path = `/api/accounts/${segment(account.id)}`;
+    const current = await api.get(`${path}/privacy`);
+    const choice = (name, label) => {
+      const select = h(
+        "select",
+        { name },
+        h("option", { value: "default" }, "organisation default"),
+        h("option", { value: "on" }, "collect"),
+        h("option", { value: "off" }, "do not collect"),
+      );
+      select.value = current[name] === null ? "default" : current[name] ? "on" : "off";
+      return h("label", {}, `${label} `, select);
+    };
+    const effect = h(
+      "p",
+      { class: "muted" },
+      `Now collected: quality data ${current.quality_collected ? "yes" : "no"}, event logs ${current.events_collected ? "yes" : "no"}.`,
+    );
+    const form = h(
+      "form",
+      { class: "grid", "aria-label": "Member privacy" },
+      choice("collect_quality", "Quality data"),
+      choice("collect_events", "Event logs"),
+      h("label", { class: "check" }, h("input", { type: "checkbox", name: "processing_restricted", checked: current.processing_restricted }), " Processing restricted"),
+      h("button", { type: "submit" }, "Save privacy"),
+    );
+    form.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      const value = (name) => ({ default: null, on: true, off: false })[form.elements[name].value];
+      try {
+        await api.patch(`${path}/privacy`, {
+          collect_quality: value("collect_quality"),
+          collect_events: value("collect_events"),
+          processing_restricted: form.elements.processing_restricted.checked,
+        });
+        context.notify(`Privacy settings of ${account.account_name} saved.`);
+        await showPrivacy(account, into);
+      } catch (error) {
+        context.fail(error);
+      }
+    });
+    const exportButton = h(
+      "button",
+      {
+        type: "button",
+        onclick: async () => {
+          try {
+            const data = await api.get(`${path}/export`);
+            const blob = new Blob([JSON.stringify(data, null, 2)], { type: "application/json" });
+            const link = h("a", { href: URL.createObjectURL(blob), download: `cloudlink-export-${account.account_name}.json` });
+            link.click();
+            setTimeout(() => URL.revokeObjectURL(link.href), 60_000);
+            context.notify(`Exported the data of ${account.account_name}.`);
+          } catch (error) {
+            context.fail(error);
+          }
+        },
+      },
+      "Export all data (JSON)",
+    );
+    replace(into, h("h4", {}, "Privacy"), effect, form, h("p", {}, exportButton));
   }
 
   const add = h(

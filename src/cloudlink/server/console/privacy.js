@@ -75,10 +75,8 @@ export async function render(context) {
   replace(
     root,
     h("h2", {}, `Privacy and retention of ${organisation.name}`),
-    h("p", { class: "muted" }, "Members may override the collection defaults in their own settings. Data older than its retention period is deleted hourly."),
+    h("p", { class: "muted" }, "Members may override the collection defaults in their own settings (an administrator can, for one member, under Members). Data older than its retention period is deleted hourly."),
     form,
     h("p", {}, purge),
   );
-  // TODO(#4): per-member privacy settings, restriction and data export
-  // (/api/accounts/{id}/privacy, /export) are not in the console yet.
 }
