@@ -208,6 +208,7 @@ def test_a_wrong_password_shows_an_error_and_no_console(page: Any) -> None:
     assert "password" in error.text_content().lower()
     assert page.locator("#app-view").is_hidden()
     assert page.evaluate("sessionStorage.length") == 0
+    page.screenshot(path=str(SCREENSHOT_DIR / "cloudlink-console-login.png"))
 
 
 def test_an_administrator_manages_the_organisation(page: Any, server: Server) -> None:
@@ -272,6 +273,21 @@ def test_an_administrator_manages_the_organisation(page: Any, server: Server) ->
     query = urllib.parse.urlencode({"link": join_link})
     code = server.call("GET", f"/api/join-links/parse?{query}", token)["meeting_code"]
     assert meetings.locator(f"tr[data-code='{code}']").count() == 1
+
+    # A scheduled, weekly meeting: its start goes to the API in UTC.
+    create.locator("[name=topic]").fill("Weekly planning")
+    create.locator("[name=kind]").select_option("scheduled")
+    create.locator("[name=starts_at]").fill("2031-01-06T09:30")
+    create.locator("[name=recurrence]").select_option("weekly")
+    create.locator("[name=recurrence_count]").fill("4")
+    create.locator("button[type=submit]").click()
+    expect(meetings.locator("#meeting-list tbody tr")).to_have_count(2)
+    weekly = server.call("GET", "/api/meetings", token)
+    scheduled = next(m for m in weekly if m["topic"] == "Weekly planning")
+    assert (scheduled["recurrence"], scheduled["recurrence_count"]) == ("weekly", 4)
+    assert scheduled["starts_at"].startswith("2031-01-06T")
+    assert len(scheduled["next_occurrences"]) == 4
+    page.screenshot(path=str(SCREENSHOT_DIR / "cloudlink-console-meetings.png"), full_page=True)
 
     # Privacy: stop collecting event logs by default.
     privacy = _open(page, "privacy")

@@ -49,6 +49,7 @@ const context = {
   notify: (text) => showStatus(text, "info"),
   fail: (error) => showStatus(describe(error), "error"),
   /** Members by id, for naming actors and hosts; refreshed per section. */
+  // TODO(#4): only the first 500 members are named; beyond them ids show as #id.
   async accountNames() {
     const accounts = await api.get("/api/accounts", { limit: 500 });
     return new Map(accounts.map((a) => [a.id, a.account_name]));

@@ -51,7 +51,7 @@ export async function render(context) {
           { title: "Minutes", cell: (m) => m.duration_min, class: "num" },
           { title: "Repeats", cell: (m) => (m.recurrence === "none" ? "" : m.recurrence) },
           { title: "Host", cell: (m) => names.get(m.host_account_id) ?? "" },
-          { title: "Join link", cell: joinLink },
+          { title: "Join link", cell: joinLink, class: "nowrap" },
           {
             title: "",
             cell: (m) =>
