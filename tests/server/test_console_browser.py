@@ -272,7 +272,7 @@ def test_an_administrator_manages_the_organisation(page: Any, server: Server) ->
     join_link = link.text_content()
     query = urllib.parse.urlencode({"link": join_link})
     code = server.call("GET", f"/api/join-links/parse?{query}", token)["meeting_code"]
-    assert meetings.locator(f"tr[data-code='{code}']").count() == 1
+    expect(meetings.locator(f"tr[data-code='{code}']")).to_have_count(1)
 
     # A scheduled, weekly meeting: its start goes to the API in UTC.
     create.locator("[name=topic]").fill("Weekly planning")
@@ -366,6 +366,15 @@ def test_an_administrator_manages_the_organisation(page: Any, server: Server) ->
     expect(audit.locator("#audit-list tbody tr").first).to_have_attribute(
         "data-action", "account.cancel"
     )
+
+    # Signing out a device ends its session.
+    devices = _open(page, "devices")
+    client_row = devices.locator("#device-list tbody tr", has_text="quality-test-client")
+    client_row.get_by_role("button", name="Sign out").click()
+    expect(client_row.locator("td").nth(7)).to_have_text("no")
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        server.call("GET", "/api/me", api_token)
+    assert refused.value.code == 401
 
     # Signing out forgets the token.
     page.locator("#logout").click()
