@@ -175,10 +175,17 @@ def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
 
 @pytest.fixture
 def page(browser: Any, server: Server) -> Iterator[Any]:
-    """A fresh tab on the console's sign-in page; page errors fail the test."""
+    """A fresh tab on the console's sign-in page; script errors and CSP violations fail the test."""
     tab = browser.new_page()
     errors: list[str] = []
     tab.on("pageerror", lambda error: errors.append(str(error)))
+    # A blocked script, style or request shows only as a console message.
+    tab.on(
+        "console",
+        lambda message: (
+            errors.append(message.text) if "Content Security Policy" in message.text else None
+        ),
+    )
     tab.on("dialog", lambda dialog: dialog.accept())
     tab.goto(server.base_url + "/console/")
     yield tab
