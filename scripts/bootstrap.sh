@@ -16,6 +16,8 @@ apt_packages=(build-essential cmake pkg-config libopus-dev libvpx-dev espeak-ng 
 # The screen-capture tests run under their own Xvfb.
 if [ "$extra" = test ] || [ "$extra" = bench ]; then apt_packages+=(xvfb); fi
 if [ "$extra" = bench ]; then apt_packages+=(libspeexdsp-dev swig); fi
+# Headless Chromium for the admin console tests (Playwright drives it; never `playwright install`).
+if [ -n "$extra" ]; then apt_packages+=(chromium); fi
 missing=()
 for package in "${apt_packages[@]}"; do
   dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")

@@ -20,6 +20,7 @@ from aiohttp import web
 from cloudlink.accounts.passwords import PasswordPolicy, Passwords
 from cloudlink.accounts.rate_limiter import RateLimiter
 from cloudlink.accounts.sessions import Authenticator, LoginPolicy
+from cloudlink.server.console_routes import add_console_routes
 from cloudlink.server.context import CONTEXT, ServerContext, ServerSettings
 from cloudlink.server.endpoint import Endpoint, json_body_limit_bytes, make_handler
 from cloudlink.server.error_responses import error_middleware
@@ -35,6 +36,7 @@ _MEETING_CODE: Final = re.compile(r"^[0-9]{9}$")
 # Modules under cloudlink.server that each define ENDPOINTS.
 API_MODULES: Final = (
     "api_accounts",
+    "api_dashboard",
     "api_directory",
     "api_meetings",
     "api_privacy",
@@ -89,10 +91,10 @@ def create_app(
     async def health(_request: web.Request) -> web.Response:
         return web.json_response({"status": "ok"})
 
-    # TODO(#4): the admin console page (JS modules, Playwright test) is not served yet
     app.router.add_get("/api/openapi.json", openapi)
     app.router.add_get("/api/health", health)
     app.router.add_get("/j/{meeting_code}", _join_page)
+    add_console_routes(app)
     if settings.purge_interval_s > 0:
         app.cleanup_ctx.append(_purge_task(context))
 
