@@ -75,27 +75,7 @@ async def test_the_quality_summary_keeps_to_the_period_asked(api: Api) -> None:
     assert status == 400, body
 
 
-async def test_every_meeting_of_the_organisation_is_listed_for_administrators(api: Api) -> None:
-    admin = await api.create_org("acme")
-    await api.add_member(admin, "bob")
-    bob = await api.login("acme", "bob")
-    own = await _meeting(api, admin, "Review")
-    bobs = await _meeting(api, bob, "Bob's stand-up")
-    cancelled = await _meeting(api, bob, "Called off")
-    assert (await api.call("DELETE", f"/api/meetings/{cancelled}", bob))[0] == 204
-
-    status, rows = await api.call("GET", "/api/dashboard/meetings", admin)
-    assert status == 200
-    assert {r["code"] for r in rows} == {own, bobs}
-    row = next(r for r in rows if r["code"] == bobs)
-    assert row["topic"] == "Bob's stand-up" and row["join_link"].endswith(bobs)
-    status, rows = await api.call(
-        "GET", "/api/dashboard/meetings", admin, params={"include_over": "true"}
-    )
-    assert {r["code"] for r in rows} == {own, bobs, cancelled}
-
-
-@pytest.mark.parametrize("path", ["/api/dashboard/quality", "/api/dashboard/meetings"])
+@pytest.mark.parametrize("path", ["/api/dashboard/quality", "/api/organisation/meetings"])
 async def test_the_overview_is_for_administrators_of_the_same_organisation(
     api: Api, path: str
 ) -> None:

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from cloudlink.store.models import Meeting, QualityReport
 
-__all__ = ["MeetingQuality", "organisation_meetings", "quality_by_meeting"]
+__all__ = ["MeetingQuality", "quality_by_meeting"]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -89,21 +89,3 @@ def quality_by_meeting(
             statement
         )
     ]
-
-
-def organisation_meetings(
-    session: Session,
-    organisation_id: int,
-    *,
-    include_over: bool = False,
-    limit: int = 200,
-    offset: int = 0,
-) -> list[Meeting]:
-    """Every meeting of the organisation, whoever hosts it, the latest start first."""
-    statement = select(Meeting).where(Meeting.organisation_id == organisation_id)
-    if not include_over:
-        statement = statement.where(Meeting.status.in_(("scheduled", "active")))
-    statement = (
-        statement.order_by(Meeting.starts_at.desc(), Meeting.id.desc()).limit(limit).offset(offset)
-    )
-    return list(session.scalars(statement))

@@ -35,10 +35,14 @@ export async function render(context) {
   const includeOver = h("input", { type: "checkbox", name: "include_over" });
 
   async function refresh() {
-    const [meetings, names] = await Promise.all([
-      api.get("/api/dashboard/meetings", { include_over: includeOver.checked ? "true" : undefined }),
+    const [all, names] = await Promise.all([
+      api.get("/api/organisation/meetings", { limit: "500" }),
       context.accountNames(),
     ]);
+    // Meetings that are over (ended, cancelled) only when asked for.
+    const meetings = includeOver.checked
+      ? all
+      : all.filter((m) => m.status === "scheduled" || m.status === "active");
     replace(
       list,
       table(
