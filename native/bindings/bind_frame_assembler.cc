@@ -139,11 +139,12 @@ void init_frame_assembler(py::module_& m) {
   py::class_<FrameAssembler>(m, "FrameAssembler",
                              "The video jitter buffer: VP8 RTP payloads in any order in, whole "
                              "decodable frames out in decode order, with NACK and PLI timing.")
-      .def(py::init([](double rtt_ms, int max_nack_retries, double pli_interval_ms,
-                       double max_frame_age_ms, int max_buffered_frames) {
+      .def(py::init([](double rtt_ms, int max_nack_retries, double nack_repeat_delay_ms,
+                       double pli_interval_ms, double max_frame_age_ms, int max_buffered_frames) {
              FrameAssemblerConfig config;
              config.rtt_ms = rtt_ms;
              config.max_nack_retries = max_nack_retries;
+             config.nack_repeat_delay_ms = nack_repeat_delay_ms;
              config.pli_interval_ms = pli_interval_ms;
              config.max_frame_age_ms = max_frame_age_ms;
              config.max_buffered_frames = max_buffered_frames;
@@ -151,8 +152,8 @@ void init_frame_assembler(py::module_& m) {
              return std::make_unique<FrameAssembler>(config);
            }),
            py::kw_only(), py::arg("rtt_ms") = 100.0, py::arg("max_nack_retries") = 10,
-           py::arg("pli_interval_ms") = 300.0, py::arg("max_frame_age_ms") = 1000.0,
-           py::arg("max_buffered_frames") = 300)
+           py::arg("nack_repeat_delay_ms") = 0.0, py::arg("pli_interval_ms") = 300.0,
+           py::arg("max_frame_age_ms") = 1000.0, py::arg("max_buffered_frames") = 300)
       .def("insert", &Insert, py::arg("payload"), py::kw_only(), py::arg("sequence_number"),
            py::arg("timestamp"), py::arg("marker"), py::arg("arrival_time_ms"),
            "Takes one VP8 RTP payload; False when it was not stored (malformed, duplicate or "
@@ -185,6 +186,11 @@ void init_frame_assembler(py::module_& m) {
       .def_property_readonly("rtt_ms", [](const FrameAssembler& a) { return a.config().rtt_ms; })
       .def_property_readonly("max_nack_retries",
                              [](const FrameAssembler& a) { return a.config().max_nack_retries; })
+      .def_property_readonly(
+          "nack_repeat_delay_ms",
+          [](const FrameAssembler& a) { return a.config().nack_repeat_delay_ms; },
+          "A packet still missing this long after its first NACK is asked for again "
+          "without waiting a round trip (0: never).")
       .def_property_readonly("pli_interval_ms",
                              [](const FrameAssembler& a) { return a.config().pli_interval_ms; })
       .def_property_readonly("max_frame_age_ms",

@@ -657,14 +657,15 @@ void BindNackTracker(py::module_& m) {
                           "Lost sequence numbers to request by generic NACK (RFC 4585), once "
                           "per round-trip time, with a retry limit and a maximum age.")
       .def(py::init([](int max_retries, double max_age_ms, int max_missing_packets,
-                       double reorder_delay_ms) {
+                       double reorder_delay_ms, double repeat_delay_ms) {
              NackTrackerConfig config{max_retries, max_age_ms, max_missing_packets,
-                                      reorder_delay_ms};
+                                      reorder_delay_ms, repeat_delay_ms};
              CheckConfig(NackTracker::ValidateConfig(config));
              return std::make_unique<NackTracker>(config);
            }),
            py::kw_only(), py::arg("max_retries") = 10, py::arg("max_age_ms") = 1000.0,
-           py::arg("max_missing_packets") = 1000, py::arg("reorder_delay_ms") = 0.0)
+           py::arg("max_missing_packets") = 1000, py::arg("reorder_delay_ms") = 0.0,
+           py::arg("repeat_delay_ms") = 0.0)
       .def(
           "on_packet",
           [](NackTracker& t, int64_t sequence_number, double now_ms) {
@@ -683,8 +684,9 @@ void BindNackTracker(py::module_& m) {
             return t.NackList(now_ms, rtt_ms);
           },
           py::arg("now_ms"), py::kw_only(), py::arg("rtt_ms"),
-          "Sequence numbers to request now, oldest first: new gaps, and those last requested "
-          "at least rtt_ms ago; each call counts as one request of each.")
+          "Sequence numbers to request now, oldest first: new gaps, those requested once "
+          "repeat_delay_ms ago (when set), and those last requested at least rtt_ms ago; each "
+          "call counts as one request of each.")
       .def_property_readonly("missing", &NackTracker::Missing,
                              "Every sequence number still missing, oldest first.")
       .def_property_readonly("missing_count", &NackTracker::missing_count)
@@ -698,6 +700,8 @@ void BindNackTracker(py::module_& m) {
                              [](const NackTracker& t) { return t.config().max_age_ms; })
       .def_property_readonly("reorder_delay_ms",
                              [](const NackTracker& t) { return t.config().reorder_delay_ms; })
+      .def_property_readonly("repeat_delay_ms",
+                             [](const NackTracker& t) { return t.config().repeat_delay_ms; })
       .def_property_readonly("max_missing_packets",
                              [](const NackTracker& t) { return t.config().max_missing_packets; })
       .def("reset", &NackTracker::Reset, "Forgets the stream; the counters stay.");

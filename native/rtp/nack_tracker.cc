@@ -1,6 +1,7 @@
 // NACK scheduling for RFC 4585 generic NACK: gaps in the unwrapped sequence
 // (RFC 3550 appendix A.1) become missing entries, requested once per
-// round-trip time until they arrive, run out of retries or grow too old.
+// round-trip time until they arrive, run out of retries or grow too old; the
+// first request may be repeated sooner than a round trip (repeat_delay_ms).
 
 #include "rtp/nack_tracker.h"
 
@@ -26,6 +27,10 @@ std::string NackTracker::ValidateConfig(const NackTrackerConfig& config) {
       config.reorder_delay_ms >= config.max_age_ms)
     return "reorder_delay_ms must be within 0..max_age_ms, got " +
            std::to_string(config.reorder_delay_ms);
+  if (!std::isfinite(config.repeat_delay_ms) || config.repeat_delay_ms < 0 ||
+      config.repeat_delay_ms >= config.max_age_ms)
+    return "repeat_delay_ms must be within 0..max_age_ms, got " +
+           std::to_string(config.repeat_delay_ms);
   if (config.max_missing_packets < 1 || config.max_missing_packets > kMaxMissingPackets)
     return "max_missing_packets must be within 1..3000, got " +
            std::to_string(config.max_missing_packets);
@@ -85,13 +90,21 @@ bool NackTracker::OnPacket(uint16_t sequence_number, double now_ms) {
   return false;
 }
 
+double NackTracker::RetryDelayMs(const MissingPacket& entry, double rtt_ms) const {
+  // The repeat of a first request, when set, comes before the round trip.
+  if (entry.requests == 1 && config_.repeat_delay_ms > 0)
+    return std::min(config_.repeat_delay_ms, rtt_ms);
+  return rtt_ms;
+}
+
 std::vector<uint16_t> NackTracker::NackList(double now_ms, double rtt_ms) {
   std::vector<uint16_t> list;
   for (auto it = missing_.begin(); it != missing_.end();) {
     MissingPacket& entry = it->second;
     // Step 1: too old to be of use, or asked for often enough: give up.
-    const bool due = entry.requests == 0 ? now_ms - entry.detected_ms >= config_.reorder_delay_ms
-                                         : now_ms - entry.last_request_ms >= rtt_ms;
+    const bool due = entry.requests == 0
+                         ? now_ms - entry.detected_ms >= config_.reorder_delay_ms
+                         : now_ms - entry.last_request_ms >= RetryDelayMs(entry, rtt_ms);
     if (now_ms - entry.detected_ms > config_.max_age_ms ||
         (due && entry.requests >= config_.max_retries)) {
       it = missing_.erase(it);

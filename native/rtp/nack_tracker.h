@@ -1,9 +1,10 @@
 // Which lost RTP packets to ask for again, and when: generic NACK (RFC 4585
 // section 6.2.1) driven by the sequence numbers that arrive. A gap's
 // sequence numbers are requested once reorder_delay_ms has passed (at once by
-// default), then again each round-trip time
-// until they arrive, until max_retries requests were sent, or until they
-// are older than max_age_ms (a retransmission would come too late to play).
+// default), optionally a second time repeat_delay_ms after that, then again
+// each round-trip time until they arrive, until max_retries requests were
+// sent, or until they are older than max_age_ms (a retransmission would come
+// too late to play).
 // A jump of 3000 or more ahead is taken as a restart of the sender (RFC 3550
 // appendix A.1): what was missing is given up.
 
@@ -27,6 +28,12 @@ struct NackTrackerConfig {
   // The first request waits this long after the gap is seen, so that a
   // packet merely reordered by the network costs no NACK; 0: at once.
   double reorder_delay_ms = 0.0;
+  // A packet still missing this long after its first request is requested
+  // again without waiting a round trip (0: never). Past the path's
+  // reordering it is lost, and the second request stands in for a first
+  // one the feedback path lost, or whose retransmission the forward path
+  // lost, a round trip sooner than the retry would. At most the round trip.
+  double repeat_delay_ms = 0.0;
 };
 
 class NackTracker {
@@ -41,7 +48,8 @@ class NackTracker {
   bool OnPacket(uint16_t sequence_number, double now_ms);
 
   // The sequence numbers to request at now_ms, oldest first: those never
-  // requested and missing for reorder_delay_ms, and those whose last
+  // requested and missing for reorder_delay_ms, those requested once whose
+  // request is repeat_delay_ms old (when set), and those whose last
   // request is at least rtt_ms old. Drops
   // (and counts as abandoned) those past their retries or their age.
   std::vector<uint16_t> NackList(double now_ms, double rtt_ms);
@@ -66,6 +74,8 @@ class NackTracker {
   };
 
   void DropOldestBeyondLimit();
+  // How long after its last request a packet is due again.
+  double RetryDelayMs(const MissingPacket& entry, double rtt_ms) const;
 
   NackTrackerConfig config_;
   SequenceUnwrapper unwrapper_;

@@ -43,6 +43,10 @@ std::string FrameAssembler::ValidateConfig(const FrameAssemblerConfig& config) {
     return "rtt_ms must be within 0..10000, got " + std::to_string(config.rtt_ms);
   if (config.max_nack_retries < 1 || config.max_nack_retries > kMaxNackRetries)
     return "max_nack_retries must be within 1..100, got " + std::to_string(config.max_nack_retries);
+  if (!InRange(config.nack_repeat_delay_ms, 0.0, kMaxRttMs) ||
+      config.nack_repeat_delay_ms >= config.max_frame_age_ms)
+    return "nack_repeat_delay_ms must be within 0..max_frame_age_ms, got " +
+           std::to_string(config.nack_repeat_delay_ms);
   if (!InRange(config.pli_interval_ms, 0.0, kMaxPliIntervalMs))
     return "pli_interval_ms must be within 0..60000, got " + std::to_string(config.pli_interval_ms);
   if (!InRange(config.max_frame_age_ms, 1.0, kMaxFrameAgeMs))
@@ -57,7 +61,8 @@ std::string FrameAssembler::ValidateConfig(const FrameAssemblerConfig& config) {
 FrameAssembler::FrameAssembler(const FrameAssemblerConfig& config)
     : config_(config),
       nack_(rtp::NackTrackerConfig{config.max_nack_retries, config.max_frame_age_ms,
-                                   rtp::NackTrackerConfig().max_missing_packets, 0.0}),
+                                   rtp::NackTrackerConfig().max_missing_packets, 0.0,
+                                   config.nack_repeat_delay_ms}),
       sequence_unwrapper_(rtp::SequenceUnwrapper::kSequenceBits),
       timestamp_unwrapper_(rtp::SequenceUnwrapper::kTimestampBits) {}
 

@@ -29,11 +29,12 @@
 namespace cloudlink::video {
 
 struct FrameAssemblerConfig {
-  double rtt_ms = 100.0;             // round-trip time: the NACK repeat interval
-  int max_nack_retries = 10;         // requests per lost packet (1..100)
-  double pli_interval_ms = 300.0;    // at most one PLI per max(this, rtt_ms)
-  double max_frame_age_ms = 1000.0;  // an incomplete frame is given up this long after it began
-  int max_buffered_frames = 300;     // the oldest beyond this is given up (10 s at 30 fps)
+  double rtt_ms = 100.0;              // round-trip time: the NACK retry interval
+  int max_nack_retries = 10;          // requests per lost packet (1..100)
+  double nack_repeat_delay_ms = 0.0;  // a first NACK again this soon, not a round trip (0: never)
+  double pli_interval_ms = 300.0;     // at most one PLI per max(this, rtt_ms)
+  double max_frame_age_ms = 1000.0;   // an incomplete frame is given up this long after it began
+  int max_buffered_frames = 300;      // the oldest beyond this is given up (10 s at 30 fps)
 };
 
 // One frame released in decode order.

@@ -430,6 +430,7 @@ class NackTracker:
         max_age_ms: float = 1000.0,
         max_missing_packets: int = 1000,
         reorder_delay_ms: float = 0.0,
+        repeat_delay_ms: float = 0.0,
     ) -> None: ...
     def on_packet(self, sequence_number: int, *, now_ms: float) -> bool: ...
     def nack_list(self, now_ms: float, *, rtt_ms: float) -> list[int]: ...
@@ -452,6 +453,8 @@ class NackTracker:
     def max_missing_packets(self) -> int: ...
     @property
     def reorder_delay_ms(self) -> float: ...
+    @property
+    def repeat_delay_ms(self) -> float: ...
 
 # --- vp8 (bind_vp8.cc) ---
 
@@ -633,6 +636,7 @@ class FrameAssembler:
         *,
         rtt_ms: float = 100.0,
         max_nack_retries: int = 10,
+        nack_repeat_delay_ms: float = 0.0,
         pli_interval_ms: float = 300.0,
         max_frame_age_ms: float = 1000.0,
         max_buffered_frames: int = 300,
@@ -658,6 +662,8 @@ class FrameAssembler:
     def rtt_ms(self) -> float: ...
     @property
     def max_nack_retries(self) -> int: ...
+    @property
+    def nack_repeat_delay_ms(self) -> float: ...
     @property
     def pli_interval_ms(self) -> float: ...
     @property

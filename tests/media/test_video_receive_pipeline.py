@@ -78,6 +78,28 @@ def test_loss_and_reordering_repaired_by_nack_show_every_frame_in_order() -> Non
     assert [round(f.time_ms) for f in shown[:3]] == [0, 33, 67]
 
 
+@pytest.mark.parametrize(
+    ("options", "requests_ms"),
+    [({}, [0.0, 20.0, 60.0, 100.0]), ({"nack_repeat_delay_ms": 0.0}, [0.0, 40.0, 80.0])],
+)
+def test_a_lost_packet_is_nacked_again_20_ms_after_its_first_nack(
+    options: dict[str, float], requests_ms: list[float]
+) -> None:
+    # By 20 ms a gap is past most reordering: the second request covers a
+    # first one lost on the way, a round trip sooner than a retry would.
+    send = VideoSendPipeline(
+        width_px=WIDTH_PX, height_px=HEIGHT_PX, max_payload_bytes=300, initial_sequence_number=0
+    )
+    receive = VideoReceivePipeline(rtt_ms=40.0, **options)
+    payloads = send.process(next(iter(PatternSource(width_px=WIDTH_PX, height_px=HEIGHT_PX))))
+    assert len(payloads) >= 3
+    for payload in payloads:
+        if payload.sequence_number != 1:
+            receive.insert(payload, arrival_time_ms=0.0)
+    asked = [t for t in range(101) if receive.nack_list(float(t)) == [1]]
+    assert asked == requests_ms
+
+
 def test_a_frame_lost_for_good_asks_for_a_keyframe_and_the_keyframe_resumes_the_video() -> None:
     send = VideoSendPipeline(width_px=WIDTH_PX, height_px=HEIGHT_PX, initial_sequence_number=0)
     receive = VideoReceivePipeline(rtt_ms=20.0, max_nack_retries=2)

@@ -216,6 +216,24 @@ def test_nack_list_follows_the_rtt_set_at_run_time_and_drops_what_arrived() -> N
     assert assembler.nack_list(30.0) == [lost[1].sequence_number]
 
 
+def test_nack_repeat_delay_asks_once_more_before_the_round_trip() -> None:
+    sender = Sender()
+    assembler = _native.FrameAssembler(rtt_ms=100.0, nack_repeat_delay_ms=20.0)
+    assert assembler.nack_repeat_delay_ms == 20.0
+    packets = [p for _ in range(3) for p in sender.frame()]
+    lost = [packets[2], packets[5]]
+    for packet in packets:
+        if packet not in lost:
+            insert(assembler, packet, 0.0)
+    assert assembler.nack_list(0.0) == [p.sequence_number for p in lost]
+    # One arrives reordered; the other is asked for again, then a round trip later.
+    insert(assembler, lost[0], 10.0)
+    assert assembler.nack_list(19.0) == []
+    assert assembler.nack_list(20.0) == [lost[1].sequence_number]
+    assert assembler.nack_list(119.0) == []
+    assert assembler.nack_list(120.0) == [lost[1].sequence_number]
+
+
 def test_a_retransmitted_packet_completes_its_frame() -> None:
     sender = Sender()
     assembler = _native.FrameAssembler()
@@ -471,6 +489,8 @@ def test_malformed_payloads_are_counted_never_raised() -> None:
         ({"rtt_ms": float("nan")}, "rtt_ms"),
         ({"max_nack_retries": 0}, "max_nack_retries"),
         ({"max_nack_retries": 101}, "max_nack_retries"),
+        ({"nack_repeat_delay_ms": -1.0}, "nack_repeat_delay_ms"),
+        ({"nack_repeat_delay_ms": 1000.0}, "nack_repeat_delay_ms"),
         ({"pli_interval_ms": -5.0}, "pli_interval_ms"),
         ({"max_frame_age_ms": 0.0}, "max_frame_age_ms"),
         ({"max_frame_age_ms": float("inf")}, "max_frame_age_ms"),

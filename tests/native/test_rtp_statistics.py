@@ -277,6 +277,30 @@ def test_reorder_delay_spares_packets_that_arrive_late() -> None:
     assert tracker.requests_sent == 2
 
 
+def test_repeat_delay_asks_twice_before_the_round_trip() -> None:
+    tracker = _native.NackTracker(repeat_delay_ms=20)
+    for sequence in [0, 3]:
+        tracker.on_packet(sequence, now_ms=0)
+    assert tracker.nack_list(0, rtt_ms=100) == [1, 2]
+    assert tracker.on_packet(1, now_ms=10) is True  # reordered: not repeated
+    assert tracker.nack_list(19, rtt_ms=100) == []
+    assert tracker.nack_list(20, rtt_ms=100) == [2]
+    # Later retries are a round trip apart, counted from the repeat.
+    assert tracker.nack_list(119, rtt_ms=100) == []
+    assert tracker.nack_list(120, rtt_ms=100) == [2]
+    assert tracker.nack_list(220, rtt_ms=100) == [2]
+    assert tracker.requests_sent == 5
+    assert tracker.repeat_delay_ms == 20
+
+
+def test_repeat_delay_never_waits_beyond_the_round_trip() -> None:
+    tracker = _native.NackTracker(repeat_delay_ms=50)
+    tracker.on_packet(0, now_ms=0)
+    tracker.on_packet(2, now_ms=0)
+    sent = [tracker.nack_list(t, rtt_ms=30) for t in [0, 29, 30, 59, 60]]
+    assert sent == [[1], [], [1], [], [1]]
+
+
 def test_a_retransmission_fills_its_gap() -> None:
     tracker = _native.NackTracker()
     for sequence in [10, 14]:
@@ -354,6 +378,10 @@ def test_nack_tracker_rejects_bad_values() -> None:
         _native.NackTracker(reorder_delay_ms=-1)
     with pytest.raises(ValueError, match="reorder_delay_ms"):
         _native.NackTracker(max_age_ms=100, reorder_delay_ms=100)
+    with pytest.raises(ValueError, match="repeat_delay_ms"):
+        _native.NackTracker(repeat_delay_ms=-1)
+    with pytest.raises(ValueError, match="repeat_delay_ms"):
+        _native.NackTracker(max_age_ms=100, repeat_delay_ms=100)
     with pytest.raises(ValueError, match="max_missing_packets"):
         _native.NackTracker(max_missing_packets=3001)
     tracker = _native.NackTracker()

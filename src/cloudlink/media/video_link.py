@@ -11,12 +11,13 @@ RTCP compound packet (RFC 4585: a generic NACK and/or a PLI) when it has
 something to ask; the backward path carries it to the sender, which answers
 a NACK from its history and a PLI with a keyframe. The round trip is
 measured from each NACK to the arrival of the retransmission it asked for;
-NACK retries are spaced by the smallest of the last 32 measured: a
-retransmission not in by the time the fastest one took was most likely lost
-(or its NACK was), and asking again costs a packet where waiting a mean
-round trip more costs the picture (at 5% loss and 40 ms of jitter both ways,
-the smoothed mean let 2-4 freezes in 10 s through, the minimum 0-1, for 5%
-more retransmissions).
+NACK retries after the receiver's second request (its repeat of the first,
+VideoReceivePipeline's nack_repeat_delay_ms) are spaced by the smallest of
+the last 32 measured: a retransmission not in by the time the fastest one
+took was most likely lost (or its NACK was), and asking again costs a
+packet where waiting a mean round trip more costs the picture (at 5% loss
+and 40 ms of jitter both ways, the smoothed mean let 2-4 freezes in 10 s
+through, the minimum 0-1, for 5% more retransmissions).
 """
 
 from __future__ import annotations
