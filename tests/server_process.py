@@ -46,7 +46,8 @@ def http(method: str, url: str, body: Any = None, token: str | None = None) -> t
         with urllib.request.urlopen(request, timeout=10, context=_UNVERIFIED) as response:
             return response.status, json.loads(response.read() or b"null")
     except urllib.error.HTTPError as error:
-        return error.code, json.loads(error.read())
+        with error:  # the error holds the response and its socket
+            return error.code, json.loads(error.read())
 
 
 @contextmanager

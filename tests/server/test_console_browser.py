@@ -381,6 +381,7 @@ def test_an_administrator_manages_the_organisation(page: Any, server: Server) ->
     expect(client_row.locator("td").nth(7)).to_have_text("no")
     with pytest.raises(urllib.error.HTTPError) as refused:
         server.call("GET", "/api/me", api_token)
+    refused.value.close()  # the error holds the response and its socket
     assert refused.value.code == 401
 
     # Signing out forgets the token.
