@@ -19,16 +19,19 @@ this module relies on:
   aiortc's own classes and route it to aiortc's receivers. Replacing the two
   on the instance gives us the raw bytes, parsed once by the native engine.
   ``_send_rtp(data)`` protects an RTP or RTCP packet (RFC 5761
-  demultiplexing) and sends it.
+  demultiplexing) and sends it, letting pylibsrtp's errors through.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import Final
 
 import aioice
 import aiortc
+import pylibsrtp
+
+from cloudlink.errors import RtpError
 
 __all__ = [
     "AIOICE_VERSION",
@@ -85,10 +88,14 @@ def hook_dtls_media(
     dtls._handle_rtcp_data = handle_rtcp  # type: ignore[method-assign]
 
 
-def send_srtp(dtls: aiortc.RTCDtlsTransport, data: bytes) -> Awaitable[None]:
+async def send_srtp(dtls: aiortc.RTCDtlsTransport, data: bytes) -> None:
     """Protects one RTP packet or RTCP compound with SRTP and sends it;
-    ConnectionError unless the DTLS transport is connected."""
-    return dtls._send_rtp(data)
+    ConnectionError unless the DTLS transport is connected, RtpError when
+    libsrtp refuses the packet (too short or malformed to protect)."""
+    try:
+        await dtls._send_rtp(data)
+    except pylibsrtp.Error as error:
+        raise RtpError(f"SRTP refused the packet: {error}") from error
 
 
 def installed_versions() -> tuple[str, str]:

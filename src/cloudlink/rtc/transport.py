@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 import aiortc
 
+from cloudlink.errors import RtpError
 from cloudlink.rtc import _aiortc_internals as internals
 
 __all__ = ["Transport", "TransportParameters", "connect_pair"]
@@ -56,6 +57,7 @@ class Transport:
         self._on_rtcp: PacketHandler | None = None
         internals.hook_dtls_media(self._dtls, on_rtp=self._rtp, on_rtcp=self._rtcp)
         self.packets_sent = 0
+        self.packets_not_sent = 0
         self.bytes_sent = 0
         self.packets_received = 0
         self.bytes_received = 0
@@ -106,13 +108,15 @@ class Transport:
         logger.info("connected [role:%s]", self._ice.role)
 
     async def send(self, packet: bytes) -> None:
-        """Sends one RTP packet or RTCP compound, SRTP-protected; a packet
-        sent before connect or after close is dropped and logged at debug."""
+        """Sends one RTP packet or RTCP compound, SRTP-protected. A packet
+        sent before connect or after close, or one SRTP cannot protect, is
+        dropped, counted in ``packets_not_sent`` and logged at debug."""
         try:
             await internals.send_srtp(self._dtls, packet)
-        except ConnectionError:
+        except (ConnectionError, RtpError) as error:
+            self.packets_not_sent += 1
             if logger.isEnabledFor(logging.DEBUG):
-                logger.debug("not connected, dropped [bytes:%d]", len(packet))
+                logger.debug("dropped [bytes:%d]: %s", len(packet), error)
             return
         self.packets_sent += 1
         self.bytes_sent += len(packet)
