@@ -38,9 +38,11 @@ __all__ = [
     "AIORTC_VERSION",
     "LOOPBACK_ADDRESS",
     "add_host_candidates",
+    "attach_remote_track",
     "hook_dtls_media",
     "send_srtp",
     "set_ice_role",
+    "unhook_dtls_media",
 ]
 
 AIORTC_VERSION: Final = "1.16.0"
@@ -86,6 +88,20 @@ def hook_dtls_media(
 
     dtls._handle_rtp_data = handle_rtp  # type: ignore[method-assign]
     dtls._handle_rtcp_data = handle_rtcp  # type: ignore[method-assign]
+
+
+def unhook_dtls_media(dtls: aiortc.RTCDtlsTransport) -> None:
+    """Gives ``dtls`` back its own RTP/RTCP routing (to aiortc's
+    RTCRtpReceiver and RTCRtpSender), undoing :func:`hook_dtls_media`."""
+    for name in ("_handle_rtp_data", "_handle_rtcp_data"):
+        vars(dtls).pop(name, None)
+
+
+def attach_remote_track(receiver: aiortc.RTCRtpReceiver, kind: str) -> None:
+    """Gives an ORTC-style ``RTCRtpReceiver`` the remote track that
+    ``RTCPeerConnection`` would (``receive()`` needs it); benchmarks run
+    aiortc's own RTP path this way."""
+    receiver._track = aiortc.rtcrtpreceiver.RemoteStreamTrack(kind=kind)
 
 
 async def send_srtp(dtls: aiortc.RTCDtlsTransport, data: bytes) -> None:

@@ -37,6 +37,8 @@ _INCREASE_PER_S: Final = 1.08
 _MAX_OVER_INCOMING: Final = 1.5
 
 
+# TODO(#5): gcc's trendline filter and adaptive threshold are missing: a fixed 40 ms queuing
+# threshold reacts late on short queues and can starve against TCP on long ones.
 class BandwidthEstimator:
     """Receive-side estimate in bit/s; feed every packet to
     :meth:`on_packet`, call :meth:`update` at each RTCP interval."""

@@ -42,6 +42,7 @@ _ABS_SEND_TIME_MASK: Final = (1 << 24) - 1
 _ABS_SEND_TIME_RANGE_MS: Final = 64_000.0
 
 
+# TODO(#5): ids are fixed, not negotiated: SDP (item 2) must offer these or map the peer's.
 @dataclass(frozen=True)
 class HeaderExtensionIds:
     """The one-byte-form ids (1..14) agreed for each extension; 0 leaves it

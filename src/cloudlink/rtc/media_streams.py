@@ -185,6 +185,8 @@ class VideoSendStream:
 
     async def send_frame(self, frame: VideoFrame) -> None:
         """Codes one frame and sends its packets."""
+        # TODO(#5): no pacer: a keyframe's packets leave in one burst, which a shallow router
+        # queue drops and the delay-based estimator reads as congestion.
         for payload in self.pipeline.process(frame):
             await self.sender.send(payload)
 

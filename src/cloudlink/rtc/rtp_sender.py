@@ -87,6 +87,8 @@ class RtpSender:
         """Sends one payload as an RTP packet; ``audio_level`` is the RFC 6464
         (level in -dBov, voice) of the audio it carries."""
         # Step 1: the header extensions this session agreed on.
+        # TODO(#5): no sdes:mid extension (RFC 8843): a browser's BUNDLE demultiplexes by it when
+        # SSRCs are not signaled, so calls with Chromium need it with the SDP of item 2.
         now_ms = self._now_ms()
         extensions: dict[int, bytes | bytearray | memoryview] = {}
         if audio_level is not None and self._ids.audio_level:

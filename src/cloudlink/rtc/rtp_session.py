@@ -249,6 +249,8 @@ class RtpSession:
             if sender is not None:
                 sender.handle_keyframe_request(fir=False)
         elif isinstance(packet, _native.RtcpFir):
+            # TODO(#5): RFC 5104 4.3.1.2: a repeated FIR (same command sequence number) should
+            # not ask for another keyframe; each FIR does today.
             for ssrc, _ in packet.entries:
                 sender = self._senders.get(ssrc)
                 if sender is not None:
@@ -281,6 +283,8 @@ class RtpSession:
     # --- sending RTCP ---
 
     async def _rtcp_loop(self) -> None:
+        # TODO(#5): a fixed interval, not RFC 3550 6.3's 5%-of-session-bandwidth rule: fine for
+        # two peers, too chatty for an SFU with many receivers.
         while True:
             await asyncio.sleep(self.rtcp_interval_ms * random.uniform(0.5, 1.5) / 1000.0)
             await self._send_rtcp(self._report())
@@ -315,6 +319,8 @@ class RtpSession:
         packets.append(_native.RtcpSdes(chunks=chunks))
 
         # Step 3: REMB for the peer's video (draft-alvestrand-rmcat-remb).
+        # TODO(#5): no TWCC feedback (RtcpTransportFeedback) nor a send-side estimator: Chromium
+        # sends TWCC and no REMB by default, so its uplink bitrate stays unmanaged by us.
         video_ssrcs = [r.ssrc for r in self._receivers if r.kind == "video" and r.ssrc is not None]
         if video_ssrcs:
             bitrate_bps = self.estimator.update(now_ms, fraction_lost=worst_loss)

@@ -121,6 +121,8 @@ class Transport:
         self.packets_sent += 1
         self.bytes_sent += len(packet)
 
+    # TODO(#5): no ICE restart (RFC 8445 section 9): a network change ends the transport; the
+    # client of item 4 must build a new one and renegotiate.
     async def close(self) -> None:
         """Ends DTLS (close_notify) and ICE."""
         await self._dtls.stop()
