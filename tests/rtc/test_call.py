@@ -77,6 +77,13 @@ def test_audio_and_video_both_ways() -> None:
         assert 0.0 < float(audio["audioLevel"]) <= 1.0  # RFC 6464 extension
         assert float(audio["mos"]) > 4.0
         assert audio["networkQuality"] == "excellent"
+        # Transport-wide feedback reached the sender and gave it an estimate.
+        log = sender.session.sent_log
+        assert log.feedback_received > 0 and log.packets_reported_lost == 0
+        assert log.packets_acknowledged > 0.9 * (
+            sender.stats["audio_send"]["packetsSent"] + sender.stats["video_send"]["packetsSent"]
+        )
+        assert sender.session.send_side_estimate_bps is not None
         video = receiver.stats["video_receive"]
         assert video["packetsReceived"] == sender.stats["video_send"]["packetsSent"]
         assert video["framesDecoded"] >= 0.95 * duration_s * FPS
@@ -102,6 +109,8 @@ def test_nack_repairs_lost_video_packets() -> None:
     assert received["nackCount"] > 0 and sent["nackCount"] == received["nackCount"]
     assert sent["retransmittedPacketsSent"] >= a.video_send.sender.packets_dropped - 2
     assert received["packetsRecovered"] > 0
+    # The lost first transmissions show as lost in transport feedback too.
+    assert a.session.sent_log.packets_reported_lost >= a.video_send.sender.packets_dropped - 2
     shown = _check_video(b, int(duration_s * FPS), min_shown=0.95)
     # Repaired in time: nothing was given up, no keyframe was needed.
     assert received["framesDropped"] == 0

@@ -33,7 +33,8 @@ Send = Callable[[bytes], Awaitable[None]]
 class RtpSender:
     """Sends one stream's RTP through ``send``; ``now_ms`` is the session's
     monotonic clock and ``next_transport_sequence`` numbers every packet
-    of the transport (shared by the session's senders)."""
+    of the transport (shared by the session's senders); ``on_sent`` hears
+    (transport-wide sequence, send time, bytes) of each packet."""
 
     def __init__(
         self,
@@ -45,6 +46,7 @@ class RtpSender:
         next_transport_sequence: Callable[[], int],
         extension_ids: ext.HeaderExtensionIds,
         ssrc: int | None = None,
+        on_sent: Callable[[int, float, int], None] | None = None,
     ) -> None:
         self.kind: Kind = kind
         self.clock_rate_hz = clock_rate_hz
@@ -53,6 +55,7 @@ class RtpSender:
         self._now_ms = now_ms
         self._next_transport_sequence = next_transport_sequence
         self._ids = extension_ids
+        self._on_sent = on_sent
         self.drop: DropFilter | None = None
         # What the peer's feedback asks of the media pipeline.
         self.on_nack: Callable[[list[int]], None] | None = None
@@ -91,6 +94,7 @@ class RtpSender:
         # SSRCs are not signaled, so calls with Chromium need it with the SDP of item 2.
         now_ms = self._now_ms()
         extensions: dict[int, bytes | bytearray | memoryview] = {}
+        sequence: int | None = None
         if audio_level is not None and self._ids.audio_level:
             extensions[self._ids.audio_level] = ext.audio_level(
                 audio_level[0], voice=audio_level[1]
@@ -101,7 +105,8 @@ class RtpSender:
             sequence = self._next_transport_sequence()
             extensions[self._ids.transport_sequence] = ext.transport_sequence(sequence)
 
-        # Step 2: the packet, unless a test drops it on purpose.
+        # Step 2: the packet, unless a test drops it on purpose (after it is
+        # logged for transport feedback, so it counts as lost on the way).
         data = _native.RtpPacket(
             payload_type=payload.payload_type,
             sequence_number=payload.sequence_number,
@@ -111,6 +116,8 @@ class RtpSender:
             payload=payload.payload,
             extensions=extensions,
         ).serialize()
+        if sequence is not None and self._on_sent is not None:
+            self._on_sent(sequence, now_ms, len(data))
         if self.drop is not None and self.drop(payload, retransmission):
             self.packets_dropped += 1
             return

@@ -10,8 +10,11 @@ receives, and the RTCP between them (RFC 3550 section 6, RFC 4585, RFC
   CNAME, and a REMB with the bandwidth estimate for the peer's streams;
 - NACK and PLI go out at once as they are asked for (RFC 4585 section
   3.5.2 early feedback, in the reduced size of RFC 5506);
+- every ``transport_feedback_interval_ms``, transport-wide feedback
+  (TWCC) on the packets that arrived (:mod:`cloudlink.rtc.transport_feedback`);
 - incoming report blocks give each sending stream its loss, jitter and
   round-trip time; NACK, PLI and FIR go to the sending stream they name;
+  incoming TWCC feeds a send-side estimate; the lower of it and the peer's
   REMB is shared out among the video streams as their target bitrate.
 """
 
@@ -31,12 +34,13 @@ from cloudlink.rtc.bandwidth_estimator import BandwidthEstimator
 from cloudlink.rtc.rtp_receiver import Kind, PayloadHandler, RtpReceiver
 from cloudlink.rtc.rtp_sender import RtpSender
 from cloudlink.rtc.transport import Transport
+from cloudlink.rtc.transport_feedback import SentPacketLog, TransportFeedbackBuilder
 
 __all__ = ["RtpSession"]
 
 logger = logging.getLogger(__name__)
 
-# What an audio stream is assumed to take of a REMB estimate: 32 kbit/s of
+# What an audio stream is assumed to take of a bandwidth estimate: 32 kbit/s of
 # Opus, RED doubling it, and ~16 kbit/s of IP/UDP/SRTP headers at 50 packets/s.
 _AUDIO_SHARE_BPS: Final = 80_000
 # Fewer bits than this to a video stream would leave the encoder nothing useful.
@@ -46,7 +50,8 @@ _MAX_REPORT_BLOCKS: Final = 31
 
 
 class RtpSession:
-    """RTP and RTCP of one peer connection, over ``transport``."""
+    """RTP and RTCP of one peer connection, over ``transport``; made
+    inside the running event loop, whose clock it keeps."""
 
     def __init__(
         self,
@@ -55,15 +60,25 @@ class RtpSession:
         cname: str | None = None,
         extension_ids: ext.HeaderExtensionIds | None = None,
         rtcp_interval_ms: float = 500.0,
+        transport_feedback_interval_ms: float = 100.0,
         estimator: BandwidthEstimator | None = None,
+        send_side_estimator: BandwidthEstimator | None = None,
     ) -> None:
-        if not rtcp_interval_ms > 0.0:
-            raise ConfigError(f"rtcp_interval_ms must be positive, got {rtcp_interval_ms}")
+        for name, value in (
+            ("rtcp_interval_ms", rtcp_interval_ms),
+            ("transport_feedback_interval_ms", transport_feedback_interval_ms),
+        ):
+            if not value > 0.0:
+                raise ConfigError(f"{name} must be positive, got {value}")
         self.transport = transport
         self.cname = cname or secrets.token_hex(8)
         self.extension_ids = extension_ids or ext.HeaderExtensionIds()
         self.rtcp_interval_ms = rtcp_interval_ms
+        self.transport_feedback_interval_ms = transport_feedback_interval_ms
         self.estimator = estimator or BandwidthEstimator()
+        self.send_side_estimator = send_side_estimator or BandwidthEstimator()
+        self.feedback_builder = TransportFeedbackBuilder()
+        self.sent_log = SentPacketLog()
         self.rtcp_ssrc = secrets.randbits(32)
         self._loop = asyncio.get_running_loop()
         self._start_s = self._loop.time()
@@ -73,7 +88,9 @@ class RtpSession:
         self._transport_sequence = 0
         self._tasks: set[asyncio.Task[None]] = set()
         self._rtcp_task: asyncio.Task[None] | None = None
+        self._feedback_task: asyncio.Task[None] | None = None
         self.remote_estimate_bps: int | None = None
+        self.send_side_estimate_bps: int | None = None
         self.on_remote_estimate: Callable[[int], None] | None = None
         self.video_bitrate_listeners: dict[int, Callable[[int], None]] = {}
         self.rtcp_packets_sent = 0
@@ -96,6 +113,7 @@ class RtpSession:
             next_transport_sequence=self._next_transport_sequence,
             extension_ids=self.extension_ids,
             ssrc=ssrc,
+            on_sent=self.sent_log.on_sent,
         )
         self._senders[sender.ssrc] = sender
         return sender
@@ -141,19 +159,21 @@ class RtpSession:
         return min(rtts) if rtts else None
 
     def start(self) -> None:
-        """Starts sending RTCP reports."""
+        """Starts sending RTCP reports and transport feedback."""
         if self._rtcp_task is None:
             self._rtcp_task = self._loop.create_task(self._rtcp_loop())
+            self._feedback_task = self._loop.create_task(self._feedback_loop())
 
     async def close(self) -> None:
         """Says BYE for every sending stream and stops RTCP."""
-        if self._rtcp_task is not None:
-            self._rtcp_task.cancel()
-            try:
-                await self._rtcp_task
-            except asyncio.CancelledError:
-                pass
-            self._rtcp_task = None
+        for task in (self._rtcp_task, self._feedback_task):
+            if task is not None:
+                task.cancel()
+                try:
+                    await task
+                except asyncio.CancelledError:
+                    pass
+        self._rtcp_task = self._feedback_task = None
         ssrcs = list(self._senders) or [self.rtcp_ssrc]
         await self._send_rtcp([self._receiver_report(), _native.RtcpBye(ssrcs=ssrcs)])
         for task in list(self._tasks):
@@ -201,6 +221,10 @@ class RtpSession:
             if receiver is None:
                 self.packets_unknown_ssrc += 1
                 return
+        if self.extension_ids.transport_sequence:
+            element = packet.get_extension(self.extension_ids.transport_sequence)
+            if element is not None and len(element) == 2:
+                self.feedback_builder.on_packet(ext.parse_transport_sequence(element), arrival_ms)
         send_time_ms = None
         if self.extension_ids.abs_send_time:
             element = packet.get_extension(self.extension_ids.abs_send_time)
@@ -256,7 +280,12 @@ class RtpSession:
                 if sender is not None:
                     sender.handle_keyframe_request(fir=True)
         elif isinstance(packet, _native.RtcpRemb):
-            self._on_remb(packet.bitrate_bps)
+            self.remote_estimate_bps = packet.bitrate_bps
+            if self.on_remote_estimate is not None:
+                self.on_remote_estimate(packet.bitrate_bps)
+            self._allocate_bitrate()
+        elif isinstance(packet, _native.RtcpTransportFeedback):
+            self._on_transport_feedback(packet)
         elif isinstance(packet, _native.RtcpBye):
             logger.info("bye [ssrcs:%s]", list(packet.ssrcs))
 
@@ -266,12 +295,33 @@ class RtpSession:
             if sender is not None:
                 sender.on_report_block(block)
 
-    def _on_remb(self, bitrate_bps: int) -> None:
-        # The estimate covers every stream: audio takes its share first, the
-        # rest is split evenly among the video streams.
-        self.remote_estimate_bps = bitrate_bps
-        if self.on_remote_estimate is not None:
-            self.on_remote_estimate(bitrate_bps)
+    def _on_transport_feedback(self, feedback: _native.RtcpTransportFeedback) -> None:
+        # The send-side estimate runs the same estimator on the arrivals the
+        # peer reports (its clock) and our send times; its "now" is the
+        # latest arrival, on the peer's clock like the arrivals.
+        results = self.sent_log.on_feedback(feedback)
+        arrived = [r for r in results if r.arrival_ms is not None]
+        if not arrived:
+            return
+        for result in arrived:
+            self.send_side_estimator.on_packet(
+                arrival_ms=result.arrival_ms or 0.0,
+                size_bytes=result.size_bytes,
+                send_time_ms=result.send_ms,
+            )
+        lost = (len(results) - len(arrived)) / len(results)
+        latest_ms = max(r.arrival_ms or 0.0 for r in arrived)
+        self.send_side_estimate_bps = self.send_side_estimator.update(latest_ms, fraction_lost=lost)
+        self._allocate_bitrate()
+
+    def _allocate_bitrate(self) -> None:
+        # The lower of the REMB and send-side estimates covers every stream:
+        # audio takes its share first, the rest is split among the video
+        # streams.
+        estimates = [e for e in (self.remote_estimate_bps, self.send_side_estimate_bps) if e]
+        if not estimates:
+            return
+        bitrate_bps = min(estimates)
         audio = sum(1 for s in self._senders.values() if s.kind == "audio")
         listeners = list(self.video_bitrate_listeners.values())
         if not listeners:
@@ -319,8 +369,6 @@ class RtpSession:
         packets.append(_native.RtcpSdes(chunks=chunks))
 
         # Step 3: REMB for the peer's video (draft-alvestrand-rmcat-remb).
-        # TODO(#5): no TWCC feedback (RtcpTransportFeedback) nor a send-side estimator: Chromium
-        # sends TWCC and no REMB by default, so its uplink bitrate stays unmanaged by us.
         video_ssrcs = [r.ssrc for r in self._receivers if r.kind == "video" and r.ssrc is not None]
         if video_ssrcs:
             bitrate_bps = self.estimator.update(now_ms, fraction_lost=worst_loss)
@@ -330,6 +378,16 @@ class RtpSession:
                 )
             )
         return packets
+
+    async def _feedback_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.transport_feedback_interval_ms / 1000.0)
+            media_ssrc = next((r.ssrc for r in self._receivers if r.ssrc is not None), 0)
+            feedback = self.feedback_builder.build(
+                sender_ssrc=self._local_ssrc(), media_ssrc=media_ssrc
+            )
+            if feedback is not None:
+                await self._send_rtcp([feedback])
 
     def _receiver_report(self) -> _native.RtcpReceiverReport:
         return _native.RtcpReceiverReport(ssrc=self._local_ssrc(), report_blocks=[])
