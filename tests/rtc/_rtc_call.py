@@ -85,17 +85,20 @@ async def run_call(
     duration_s: float,
     *,
     drop_video_a_to_b: Callable[[Peer], DropFilter] | None = None,
+    drop_audio_a_to_b: DropFilter | None = None,
     estimator_b: BandwidthEstimator | None = None,
     video_bitrate_bps: int = 400_000,
 ) -> tuple[Peer, Peer]:
     """A call of ``duration_s``; ``drop_video_a_to_b(A)`` makes the filter
-    that loses packets on purpose in A's video send path. Returns (A, B)
-    after hang-up."""
+    that loses packets on purpose in A's video send path,
+    ``drop_audio_a_to_b`` in its audio send path. Returns (A, B) after
+    hang-up."""
     transport_a, transport_b = await connect_pair()
     session_a = RtpSession(transport_a, rtcp_interval_ms=200.0)
     session_b = RtpSession(transport_b, rtcp_interval_ms=200.0, estimator=estimator_b)
     a, frames_a = _peer(session_a, "alice", video_bitrate_bps=video_bitrate_bps)
     b, frames_b = _peer(session_b, "bob", video_bitrate_bps=video_bitrate_bps)
+    a.audio_send.sender.drop = drop_audio_a_to_b
     if drop_video_a_to_b is not None:
         a.video_send.sender.drop = drop_video_a_to_b(a)
     audio_frames = int(duration_s * 100)

@@ -97,3 +97,32 @@ def test_raw_rtp_and_rtcp_cross_srtp_unchanged() -> None:
     got_rtp, got_rtcp = asyncio.run(exchange())
     assert got_rtp == [rtp]
     assert got_rtcp == [rtcp]
+
+
+def test_unhook_gives_aiortc_its_routing_back() -> None:
+    async def check() -> None:
+        transport = Transport()
+        dtls = transport.dtls
+        cls = aiortc.rtcdtlstransport.RTCDtlsTransport
+        assert "_handle_rtp_data" in vars(dtls)  # hooked on the instance
+        internals.unhook_dtls_media(dtls)
+        assert dtls._handle_rtp_data.__func__ is cls._handle_rtp_data  # type: ignore[attr-defined]
+        assert dtls._handle_rtcp_data.__func__ is cls._handle_rtcp_data  # type: ignore[attr-defined]
+        await transport.close()
+
+    asyncio.run(check())
+
+
+def test_an_ortc_receiver_gets_the_track_receive_needs() -> None:
+    # RTCRtpReceiver.receive() hands self._track._queue to its decoder thread.
+    assert "self._track._queue" in inspect.getsource(aiortc.RTCRtpReceiver.receive)
+
+    async def check() -> None:
+        transport = Transport()
+        receiver = aiortc.RTCRtpReceiver("audio", transport.dtls)
+        internals.attach_remote_track(receiver, "audio")
+        assert receiver.track.kind == "audio"
+        assert isinstance(receiver._track._queue, asyncio.Queue)
+        await transport.close()
+
+    asyncio.run(check())

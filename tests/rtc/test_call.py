@@ -142,6 +142,24 @@ def test_pli_brings_a_keyframe_after_unrecoverable_loss() -> None:
     assert max(shown) >= int(duration_s * FPS) - 5, "the picture did not resume"
 
 
+def test_red_repairs_lost_audio_packets() -> None:
+    # Every 5th audio packet is lost; each RED packet carries the one before.
+    counter = itertools.count()
+
+    def drop(payload: RtpPayload, retransmission: bool) -> bool:
+        return next(counter) % 5 == 4
+
+    a, b = asyncio.run(run_call(2.0, drop_audio_a_to_b=drop))
+    dropped = a.audio_send.sender.packets_dropped
+    audio = b.stats["audio_receive"]
+    assert dropped >= 15
+    assert audio["packetsLost"] >= dropped - 1  # what the network lost ...
+    assert audio["fecPacketsRecovered"] >= dropped - 2  # ... RED gave back
+    _check_audio(b, a)
+    assert float(audio["mos"]) > 4.0
+    assert audio["networkQuality"] in ("poor", "bad")  # 20% loss on the path
+
+
 @pytest.mark.parametrize("limit_bps", [300_000])
 def test_remb_sets_the_encoder_bitrate(limit_bps: int) -> None:
     estimator = BandwidthEstimator(
