@@ -206,12 +206,15 @@ bool JitterBuffer::Insert(const uint8_t* payload, size_t payload_bytes, uint16_t
     const int samples = PacketDuration(block.data, block.size);
     const int64_t copy_media = media - block.timestamp_offset;
     const int64_t copy_duration = static_cast<int64_t>(samples) * media_per_sample_;
+    // A copy is needed only while its own packet has not come (a copy whose
+    // offset disagrees with that packet, as across a DTX gap, repairs nothing).
+    const int64_t copy_sequence = sequence - static_cast<int64_t>(redundant.size() - i);
     if (samples <= 0 || (decoding && copy_media + copy_duration <= played_media) ||
-        packets_.Contains(copy_media))
+        packets_.Contains(copy_media) || recent_sequences_.count(copy_sequence) > 0)
       continue;
     BufferedPacket copy;
     copy.timestamp = copy_media;
-    copy.sequence = sequence - static_cast<int64_t>(redundant.size() - i);
+    copy.sequence = copy_sequence;
     copy.duration = copy_duration;
     copy.redundant = true;
     // A copy of audio from before the stream's first packet repairs no loss.
