@@ -12,7 +12,9 @@ the subscriber's frame assembler sees no missing frame.
 Within one source, a packet's output sequence number is its input number
 plus an offset, minus the input packets dropped before it; the dropped
 numbers are kept (sorted) for that, so a late packet is numbered as if it
-had come in order.
+had come in order. A packet dropped after later ones were forwarded cannot
+be taken out of their numbers any more: it leaves a hole (the subscriber's
+NACK for it goes unanswered) rather than two packets under one number.
 """
 
 from __future__ import annotations
@@ -57,6 +59,8 @@ class StreamRewriter:
         self._tl0_offset = 0
         self._drops: list[int] = []
         self._floor = 0
+        self._highest_forwarded = -1
+        self.holes = 0
         self.started = False
 
     def start_source(self, view: RtpView, now_ms: float) -> None:
@@ -65,6 +69,7 @@ class StreamRewriter:
         self._sequence_offset = self.last_sequence + 1 - view.sequence
         self._drops = []
         self._floor = view.sequence
+        self._highest_forwarded = -1
         gap_ticks = 0
         if self._last_forward_ms is not None:
             elapsed_ms = max(0.0, now_ms - self._last_forward_ms)
@@ -82,6 +87,11 @@ class StreamRewriter:
         """Leaves a packet of the current source out of the subscriber's numbering."""
         sequence = view.sequence
         if sequence < self._floor:
+            return
+        if sequence < self._highest_forwarded:
+            # TODO(#5): a hole the subscriber NACKs in vain; only holding back packets until
+            # their frame's fate is known (added latency) would avoid it.
+            self.holes += 1
             return
         drops = self._drops
         if not drops or sequence > drops[-1]:
@@ -107,6 +117,8 @@ class StreamRewriter:
         sequence = view.sequence
         if sequence < self._floor:
             return None
+        if sequence > self._highest_forwarded:
+            self._highest_forwarded = sequence
         drops = self._drops
         dropped = (
             len(drops)
