@@ -89,15 +89,21 @@ class VideoPublisher:
             PatternSource(width_px=WIDTH_PX, height_px=HEIGHT_PX, frame_rate_fps=FPS, duration_s=60)
         )
         self.plis = 0
+        self.nacked: list[int] = []
 
     def next_frame(self) -> tuple[float, list[bytes]]:
-        """(capture time, datagrams) of the next frame, after acting on feedback."""
+        """(capture time, datagrams) of the next frame, after acting on
+        feedback: retransmissions first, then the frame."""
+        resent = []
         for packet in self.transport.rtcp_packets():
             if isinstance(packet, _native.RtcpPli):
                 self.plis += 1
                 self.send.request_keyframe()
+            elif isinstance(packet, _native.RtcpNack):
+                self.nacked += packet.sequence_numbers
+                resent += self.send.retransmit(packet.sequence_numbers)
         frame = next(self.frames)
-        payloads = self.send.process(frame)
+        payloads = resent + self.send.process(frame)
         return frame.time_ms, [to_datagram(p, self.ssrc) for p in payloads]
 
 

@@ -80,6 +80,29 @@ def test_nack_for_a_packet_the_cache_lost_goes_to_the_publisher() -> None:
     assert room.counters.nack_cache_misses == 1
 
 
+def test_packets_lost_on_the_way_in_are_nacked_upstream_and_reach_every_subscriber() -> None:
+    room, publisher, (full, base) = _room(2)
+    lost = []
+    for index in range(60):
+        if index == 20:
+            room.receive("s1", _native.serialize_rtcp([_native.RtcpRemb(bitrate_bps=1000)]))
+        time_ms, datagrams = publisher.next_frame()
+        for position, datagram in enumerate(datagrams):
+            # The second packet of base-layer frame 32 and of top-layer frame 33 are lost.
+            if index in (32, 33) and position == 1 and len(lost) < 2:
+                lost.append(_native.RtpPacket.parse(datagram).sequence_number)
+                continue
+            room.receive("alice", datagram, now_ms=time_ms)
+        for subscriber in (full, base):
+            subscriber.deliver(time_ms + 5.0)
+    assert len(lost) == 2 and publisher.nacked == lost
+    assert room.counters.nacks_sent_upstream == 2
+    assert full.frame_numbers == list(range(60))
+    assert [n for n in base.frame_numbers if n > 21] == list(range(24, 60, 4))
+    for subscriber in (full, base):
+        assert subscriber.receive.stats()["framesDropped"] == 0
+
+
 def test_keyframe_requests_reach_the_publisher_at_most_every_500_ms() -> None:
     room, publisher, subscribers = _room(4)
     _feed(room, publisher, 3)

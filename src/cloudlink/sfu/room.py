@@ -8,7 +8,8 @@ one transport, RFC 5761 section 4) or :meth:`Room.receive_rtp` /
 here, not forwarded blindly (RFC 4585, RFC 5104, draft-alvestrand-rmcat-remb):
 
 - NACK: answered from the publisher's packet cache; what the cache no
-  longer has is asked of the publisher.
+  longer has is asked of the publisher. Video lost on the way from the
+  publisher is NACKed by the room itself as soon as the gap shows.
 - PLI and FIR: one PLI to the publisher per stream and interval.
 - REMB: the subscriber's estimate, shared among its video streams (screen
   share first), picks each one's temporal layer.
@@ -231,7 +232,9 @@ class Room:
             except ValueError:
                 counters.rtp_malformed += 1
                 return
-            track.on_packet(view, now)
+            lost = track.on_packet(view, now)
+            if lost:
+                self._nack_upstream([(track, n) for n in lost])
             if view.audio_level is not None:
                 self.active_speaker.update(participant_id, view.audio_level, now)
             if logger.isEnabledFor(logging.DEBUG):
@@ -335,7 +338,8 @@ class Room:
         publisher.transport.send_rtcp(_native.serialize_rtcp([pli]))
 
     def _nack_upstream(self, missing: list[tuple[PublishedTrack, int]]) -> None:
-        """Asks publishers for packets their caches here no longer hold."""
+        """Asks publishers for packets lost on their way here, or that the
+        cache here no longer holds."""
         by_track: dict[str, tuple[PublishedTrack, list[int]]] = {}
         for track, sequence in missing:
             by_track.setdefault(track.track_id, (track, []))[1].append(sequence & 0xFFFF)

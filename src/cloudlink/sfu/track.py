@@ -4,7 +4,7 @@ screen share, each one RTP stream (one SSRC) of its own."""
 from __future__ import annotations
 
 import enum
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 from cloudlink import _native
 from cloudlink.sfu.bitrate_meter import LayerBitrateMeter
@@ -16,6 +16,9 @@ if TYPE_CHECKING:
     from cloudlink.sfu.subscription import Subscription
 
 __all__ = ["PublishedTrack", "TrackKind"]
+
+# Round-trip time to publishers assumed for spacing NACK retries.
+DEFAULT_UPSTREAM_RTT_MS: Final = 100.0
 
 
 class TrackKind(enum.Enum):
@@ -33,7 +36,12 @@ class TrackKind(enum.Enum):
 
 class PublishedTrack:
     """One published RTP stream: its recent packets (for NACKs), its
-    per-layer bitrate, its keyframe-request limiter and its subscriptions."""
+    per-layer bitrate, its keyframe-request limiter and its subscriptions.
+
+    For video, packets lost between the publisher and the SFU are asked for
+    again at once (RFC 4585 section 6.2.1), so that every subscriber gets
+    the retransmission without asking for it.
+    """
 
     def __init__(
         self,
@@ -60,16 +68,28 @@ class PublishedTrack:
         self.bitrate_meter = LayerBitrateMeter()
         self.subscriptions: list[Subscription] = []
         self._unwrapper = _native.SequenceUnwrapper()
+        self.nack_tracker = _native.NackTracker() if kind.is_video else None
+        # TODO(#5): the SFU sends publishers no receiver reports, so the round trip to them is
+        # assumed, not measured; NACK retries are spaced by this guess.
+        self.rtt_ms = DEFAULT_UPSTREAM_RTT_MS
         self.packets_received = 0
         self.bytes_received = 0
 
-    def on_packet(self, view: RtpView, now_ms: float) -> None:
-        """Numbers, caches and measures one packet before it is forwarded."""
+    def on_packet(self, view: RtpView, now_ms: float) -> list[int]:
+        """Numbers, caches and measures one packet before it is forwarded;
+        returns the sequence numbers to NACK to the publisher now."""
         view.sequence = self._unwrapper.unwrap(view.sequence_number)
         self.cache.put(view)
         self.bitrate_meter.on_packet(view.temporal_layer_id, len(view.data), now_ms)
         self.packets_received += 1
         self.bytes_received += len(view.data)
+        tracker = self.nack_tracker
+        if tracker is None:
+            return []
+        tracker.on_packet(view.sequence_number, now_ms=now_ms)
+        if not tracker.missing_count:
+            return []
+        return list(tracker.nack_list(now_ms, rtt_ms=self.rtt_ms))
 
     def __repr__(self) -> str:
         return f"PublishedTrack({self.track_id!r}, {self.kind.value}, ssrc={self.ssrc})"
