@@ -123,3 +123,45 @@ def test_layer_goes_down_at_once_and_up_with_headroom_after_a_keyframe() -> None
     assert shown_per_phase[3] >= 36
     assert _contiguous(subscriber.sequences[subscription.ssrc])
     assert -1 not in subscriber.frame_numbers
+
+
+def test_screen_share_is_a_track_of_its_own_and_served_first() -> None:
+    room = Room(room_id="r1")
+    camera = VideoPublisher(ssrc=0xC0)
+    screen = VideoPublisher(ssrc=0x5C)
+    room.add_participant("alice", camera.transport)
+    room.publish("alice", track_id="cam", kind=TrackKind.CAMERA, ssrc=camera.ssrc)
+    room.publish("alice", track_id="screen", kind=TrackKind.SCREEN, ssrc=screen.ssrc)
+    bob = VideoSubscriber()
+    room.add_participant("bob", bob.transport)
+    to_camera = room.subscribe("bob", "cam", now_ms=0.0)
+    to_screen = room.subscribe("bob", "screen", now_ms=0.0)
+    for index in range(60):
+        if index == 30:
+            # Room for the whole screen share and the camera's base layer only.
+            screen_bps = room._tracks["screen"].bitrate_meter.rates_bps
+            camera_bps = room._tracks["cam"].bitrate_meter.rates_bps
+            budget = int(screen_bps[2] + camera_bps[0] * 1.05)
+            room.receive("bob", _remb(budget, to_camera.ssrc), now_ms=1000.0)
+            assert to_screen.selector.target_layer == 2
+            assert to_camera.selector.target_layer == 0
+        for publisher in (camera, screen):
+            time_ms, datagrams = publisher.next_frame()
+            for datagram in datagrams:
+                room.receive("alice", datagram, now_ms=time_ms)
+    # Two streams under two SSRCs of bob's, each without gaps.
+    assert set(bob.transport.rtp) and len({d[8:12] for d in bob.transport.rtp}) == 2
+    for subscription, frames in ((to_screen, 60), (to_camera, 30 + 30 // 4)):
+        numbers = [
+            _native.RtpPacket.parse(d).sequence_number
+            for d in bob.transport.rtp
+            if int.from_bytes(d[8:12], "big") == subscription.ssrc
+        ]
+        assert _contiguous(numbers)
+        marks = [
+            d
+            for d in bob.transport.rtp
+            if int.from_bytes(d[8:12], "big") == subscription.ssrc
+            and _native.RtpPacket.parse(d).marker
+        ]
+        assert len(marks) == frames

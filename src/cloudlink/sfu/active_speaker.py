@@ -76,6 +76,7 @@ class ActiveSpeakerDetector:
 
     def update(self, speaker_id: str, audio_level: int, now_ms: float) -> None:
         """Takes one RFC 6464 level (0 loudest .. 127 silent) of a speaker."""
+        # TODO(#5): the extension's voice-activity flag is unused, so loud noise counts as speech.
         level_dbov = -float(audio_level)
         speaker = self._speakers.get(speaker_id)
         if speaker is None:

@@ -302,6 +302,7 @@ class Room:
                 if subscription is not None and subscription.source is not None:
                     self._request_keyframe(subscription.source, now_ms)
         elif isinstance(packet, _native.RtcpRemb):
+            # TODO(#5): no estimate goes back to publishers, so their encoders ignore subscribers.
             counters.rembs_received += 1
             participant.estimate_bps = float(packet.bitrate_bps)
             self._allocate(participant, now_ms)
@@ -356,6 +357,7 @@ class Room:
     def _allocate(self, participant: Participant, now_ms: float) -> None:
         """Shares a subscriber's estimate: audio first, then screen shares,
         then cameras, each video stream at the highest layer that fits."""
+        # TODO(#5): temporal layers only; simulcast (an SSRC per spatial layer) is not chosen from.
         estimate = participant.estimate_bps
         if estimate is None:
             return

@@ -89,8 +89,7 @@ class StreamRewriter:
         if sequence < self._floor:
             return
         if sequence < self._highest_forwarded:
-            # TODO(#5): a hole the subscriber NACKs in vain; only holding back packets until
-            # their frame's fate is known (added latency) would avoid it.
+            # TODO(#5): a hole the subscriber NACKs in vain; avoiding it costs holding packets back.
             self.holes += 1
             return
         drops = self._drops

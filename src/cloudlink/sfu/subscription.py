@@ -153,6 +153,7 @@ class Subscription:
             if view is None:
                 missing.append((track, published))
                 continue
+            # TODO(#5): resent on the media SSRC; RFC 4588 RTX once the transport negotiates it.
             data = self.rewriter.write(view, sequence, timestamp, picture_id, tl0_pic_idx)
             self.packets_retransmitted += 1
             self.transport.send_rtp(data)
@@ -163,6 +164,7 @@ class Subscription:
         self.fraction_lost = block.fraction_lost
         self.jitter = block.jitter
 
+    # TODO(#5): no SR of the SFU's own if a publisher sends none; no RTT to subscribers.
     def sender_report(self, report: _native.RtcpSenderReport) -> bytes | None:
         """The publisher's sender report (RFC 3550 section 6.4.1) as this
         subscriber's stream has it: own SSRC, rewritten RTP timestamp, own

@@ -69,8 +69,7 @@ class PublishedTrack:
         self.subscriptions: list[Subscription] = []
         self._unwrapper = _native.SequenceUnwrapper()
         self.nack_tracker = _native.NackTracker() if kind.is_video else None
-        # TODO(#5): the SFU sends publishers no receiver reports, so the round trip to them is
-        # assumed, not measured; NACK retries are spaced by this guess.
+        # TODO(#5): no receiver reports to publishers, so this RTT is a guess, not measured.
         self.rtt_ms = DEFAULT_UPSTREAM_RTT_MS
         self.packets_received = 0
         self.bytes_received = 0
