@@ -7,7 +7,7 @@ through one room to N subscribers, each receiving both streams, every
 subscriber at the full layer, then half of them at the base layer (REMB).
 Datagrams are encoded first and fed through ``Room.receive`` with a
 transport that only counts; the figures are CPU time in this process (one
-core). Latency is the time from a datagram entering the room to its copy
+core), the best of three runs. Latency is the time from a datagram entering the room to its copy
 for the last subscriber leaving it (p50 / p99 over all datagrams). A
 second table times the VP8 descriptor rewrite: ours in place (Python)
 against rebuilding the payload with the native parser and writer.
@@ -130,8 +130,17 @@ def run_room(
     }
 
 
-def time_descriptor_rewrite(datagrams: list[tuple[float, bytes]], calls: int) -> dict[str, float]:
-    """µs per packet: the in-place rewrite against a native rebuild."""
+def time_descriptor_rewrite(
+    datagrams: list[tuple[float, bytes]], calls: int, repeats: int
+) -> dict[str, float]:
+    """µs per packet, best of ``repeats``: the in-place rewrite against a native rebuild."""
+    runs = [_time_descriptor_rewrite_once(datagrams, calls) for _ in range(repeats)]
+    return {key: min(run[key] for run in runs) for key in runs[0]}
+
+
+def _time_descriptor_rewrite_once(
+    datagrams: list[tuple[float, bytes]], calls: int
+) -> dict[str, float]:
     payloads = [
         _native.RtpPacket.parse(data).payload
         for _, data in datagrams
@@ -175,6 +184,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="shorter stream, for a smoke run")
     args = parser.parse_args()
     duration_s = 2.0 if args.quick else 10.0
+    repeats = 1 if args.quick else 3
     datagrams = publisher_datagrams(duration_s)
     print(f"workload: {len(datagrams)} datagrams, {duration_s:.0f} s of 720p VP8 + Opus")
     print(
@@ -186,14 +196,18 @@ def main() -> None:
         for share in (0.0, 0.5):
             if subscribers == 1 and share:
                 continue
-            case = run_room(datagrams, subscribers, base_layer_share=share)
+            # The best of a few runs: the machine's other work only ever adds time.
+            runs = [
+                run_room(datagrams, subscribers, base_layer_share=share) for _ in range(repeats)
+            ]
+            case = min(runs, key=lambda run: run["us_per_forwarded_packet"])
             cases.append(case)
             print(
                 f"{subscribers:>11} {share:>10.1f} {case['forwarded_per_s_per_core']:>16,.0f} "
                 f"{case['us_per_forwarded_packet']:>10.2f} {case['latency_p50_us']:>10.1f} µs "
                 f"{case['latency_p99_us']:>6.1f} µs"
             )
-    rewrite = time_descriptor_rewrite(datagrams, 20_000 if args.quick else 200_000)
+    rewrite = time_descriptor_rewrite(datagrams, 20_000 if args.quick else 50_000, 5)
     print(
         f"VP8 descriptor rewrite: python in place {rewrite['python_in_place_us']:.2f} µs, "
         f"native parse + rebuild {rewrite['native_rebuild_us']:.2f} µs per packet"
