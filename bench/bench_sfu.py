@@ -174,8 +174,8 @@ def janus_status() -> str:
     if shutil.which("janus") is None:
         return "not run: janus is not installed (apt-get install janus)"
     return (
-        "not run: Janus VideoRoom needs a WebRTC peer (ICE, DTLS, SRTP) per publisher and "
-        "subscriber; this benchmark has none yet"
+        "not run: VideoRoom subscribers are WebRTC peers only (its plain-RTP forwarders skip the "
+        "subscriber path), and aiortc, the peer at hand, decodes every stream it receives"
     )
 
 
