@@ -85,3 +85,48 @@ def test_no_datagram_raises(datagrams: list[bytes], sender: str) -> None:
         room.receive_rtp(sender, data, now_ms=1.0)
         room.receive_rtcp(sender, data, now_ms=2.0)
     assert room.counters.internal_errors == 0
+
+
+_feedback = st.one_of(
+    st.builds(
+        lambda ssrc, numbers: _native.RtcpNack(media_ssrc=ssrc, sequence_numbers=numbers),
+        st.integers(0, 2**32 - 1),
+        st.lists(st.integers(0, 65535), min_size=1, max_size=20),
+    ),
+    st.builds(lambda ssrc: _native.RtcpPli(media_ssrc=ssrc), st.integers(0, 2**32 - 1)),
+    st.builds(
+        lambda entries: _native.RtcpFir(entries=entries),
+        st.lists(st.tuples(st.integers(0, 2**32 - 1), st.integers(0, 255)), min_size=1, max_size=3),
+    ),
+    st.builds(
+        lambda bitrate: _native.RtcpRemb(bitrate_bps=bitrate),
+        st.integers(0, 2**40),
+    ),
+    st.builds(
+        lambda ssrc, lost: _native.RtcpReceiverReport(
+            report_blocks=[_native.RtcpReportBlock(ssrc=ssrc, fraction_lost=lost)]
+        ),
+        st.integers(0, 2**32 - 1),
+        st.integers(0, 255),
+    ),
+)
+
+
+@settings(max_examples=100, deadline=None)
+@given(feedback=st.lists(st.tuples(_feedback, st.booleans(), st.integers(0, 5000)), max_size=10))
+def test_any_feedback_about_real_streams_is_handled(
+    feedback: list[tuple[_native._RtcpPacket, bool, int]],
+) -> None:
+    """Well-formed RTCP with random fields, half of it naming bob's real
+    streams, between packets of a live stream."""
+    room, publisher, _ = _room()
+    ssrcs = [s.ssrc for s in room.participants["bob"].subscriptions]
+    for packet, aim, time_ms in feedback:
+        if aim and isinstance(packet, _native.RtcpNack | _native.RtcpPli):
+            packet.media_ssrc = ssrcs[time_ms % 2]
+        _, datagrams = publisher.next_frame()
+        for datagram in datagrams:
+            room.receive("alice", datagram, now_ms=float(time_ms))
+        room.receive("bob", _native.serialize_rtcp([packet]), now_ms=float(time_ms))
+    assert room.counters.internal_errors == 0
+    assert room.counters.rtcp_malformed == 0

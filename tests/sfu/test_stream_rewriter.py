@@ -4,6 +4,8 @@ layer selector's hysteresis; the packet cache's ring."""
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from cloudlink import _native
 from cloudlink.sfu.layer_selector import LayerSelector
@@ -84,3 +86,21 @@ def test_packet_cache_keeps_the_newest_per_slot() -> None:
     assert cache.get(5) is None and cache.get(9) is not None and cache.get(6) is not None
     with pytest.raises(ValueError, match="power of two"):
         PacketCache(capacity_packets=3)
+
+
+@given(st.lists(st.booleans(), min_size=1, max_size=300), st.integers(0, 65535))
+def test_forwarded_packets_are_numbered_without_gaps_whatever_is_dropped(
+    forward: list[bool], first: int
+) -> None:
+    rewriter = StreamRewriter(ssrc=5, clock_rate_hz=90000)
+    rewriter.start_source(_view(first), 0.0)
+    out = []
+    for offset, keep in enumerate(forward):
+        view = _view(first + offset)
+        if keep or offset == 0:
+            number = rewriter.output_sequence(view)
+            assert number is not None
+            out.append(number)
+        else:
+            rewriter.drop(view)
+    assert out == list(range(out[0], out[0] + len(out)))
