@@ -97,6 +97,12 @@ def test_packets_lost_on_the_way_in_are_nacked_upstream_and_reach_every_subscrib
             subscriber.deliver(time_ms + 5.0)
     assert len(lost) == 2 and publisher.nacked == lost
     assert room.counters.nacks_sent_upstream == 2
+    stats = room.stats()
+    track = stats["tracks"]["cam"]  # type: ignore[index]
+    assert track["nackCount"] == 2 and track["packetsReceived"] > 100
+    full_stats, base_stats = (stats["subscriptions"][name][0] for name in ("s0", "s1"))  # type: ignore[index]
+    assert full_stats["temporalLayer"] == 2 and base_stats["temporalLayer"] == 0
+    assert base_stats["packetsDropped"] > 0 and full_stats["packetsDropped"] == 0
     assert full.frame_numbers == list(range(60))
     assert [n for n in base.frame_numbers if n > 21] == list(range(24, 60, 4))
     for subscriber in (full, base):

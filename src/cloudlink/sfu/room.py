@@ -192,6 +192,18 @@ class Room:
         if subscriber is not None and subscription in subscriber.subscriptions:
             subscriber.subscriptions.remove(subscription)
 
+    def stats(self) -> dict[str, object]:
+        """Counters, every published track and every subscription, by id and SSRC."""
+        return {
+            "counters": self.counters.as_dict(),
+            "activeSpeaker": self.active_speaker.current,
+            "tracks": {track_id: track.stats() for track_id, track in self._tracks.items()},
+            "subscriptions": {
+                participant_id: [s.stats() for s in participant.subscriptions]
+                for participant_id, participant in self.participants.items()
+            },
+        }
+
     # --- the data path ---
 
     def receive(self, participant_id: str, data: bytes, *, now_ms: float | None = None) -> None:

@@ -159,6 +159,23 @@ class Subscription:
             self.transport.send_rtp(data)
         return missing
 
+    def stats(self) -> dict[str, int | str | None]:
+        """What was sent, W3C webrtc-stats names where one fits
+        (RTCOutboundRtpStreamStats; the rest are ours)."""
+        return {
+            "ssrc": self.ssrc,
+            "kind": self.kind.value,
+            "source": None if self.source is None else self.source.track_id,
+            "packetsSent": self.packets_sent,
+            "bytesSent": self.bytes_sent,
+            "retransmittedPacketsSent": self.packets_retransmitted,
+            "packetsDropped": self.packets_dropped,
+            "targetTemporalLayer": self.selector.target_layer if self.kind.is_video else None,
+            "temporalLayer": self.current_layer if self.kind.is_video else None,
+            "fractionLost": self.fraction_lost,
+            "jitter": self.jitter,
+        }
+
     def on_report_block(self, block: _native.RtcpReportBlock) -> None:
         """Keeps what the subscriber reports of this stream (RFC 3550 section 6.4.2)."""
         self.fraction_lost = block.fraction_lost

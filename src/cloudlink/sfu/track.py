@@ -90,5 +90,21 @@ class PublishedTrack:
             return []
         return list(tracker.nack_list(now_ms, rtt_ms=self.rtt_ms))
 
+    def stats(self) -> dict[str, int | str | list[float]]:
+        """What arrived, W3C webrtc-stats names where one fits
+        (RTCInboundRtpStreamStats; the rest are ours)."""
+        tracker = self.nack_tracker
+        return {
+            "ssrc": self.ssrc,
+            "kind": self.kind.value,
+            "publisher": self.publisher_id,
+            "packetsReceived": self.packets_received,
+            "bytesReceived": self.bytes_received,
+            "nackCount": 0 if tracker is None else int(tracker.requests_sent),
+            "pliCount": self.keyframe_limiter.requests_sent,
+            "layerBitratesBps": list(self.bitrate_meter.rates_bps),
+            "subscriptions": len(self.subscriptions),
+        }
+
     def __repr__(self) -> str:
         return f"PublishedTrack({self.track_id!r}, {self.kind.value}, ssrc={self.ssrc})"
