@@ -4,13 +4,18 @@ the latency it adds, beside Janus VideoRoom where it can run.
 Workload: one publisher sending 720p VP8 (1.5 Mbit/s, 3 temporal layers,
 30 fps, 1200-byte payloads) and Opus (20 ms, with the RFC 6464 audio level)
 through one room to N subscribers, each receiving both streams, every
-subscriber at the full layer, then half of them at the base layer (REMB).
-Datagrams are encoded first and fed through ``Room.receive`` with a
-transport that only counts; the figures are CPU time in this process (one
-core), the best of three runs. Latency is the time from a datagram entering the room to its copy
-for the last subscriber leaving it (p50 / p99 over all datagrams). A
-second table times the VP8 descriptor rewrite: ours in place (Python)
-against rebuilding the payload with the native parser and writer.
+subscriber at the full layer, then half of them at the base layer (REMB),
+then all at the full layer with every copy sent to a UDP socket on
+loopback. Datagrams are encoded first and fed through ``Room.receive``
+with a transport that only counts (or counts and sends); the figures are
+CPU time in this process (one core), the best of three runs. Latency is
+the time from a datagram entering the room to its copy for the last
+subscriber leaving it (p50 / p99 over all datagrams). A second table
+times the VP8 descriptor rewrite: ours in place (Python) against
+rebuilding the payload with the native parser and writer. Janus VideoRoom
+runs last, when installed (bench/_janus_anchor.py): an aiortc publisher,
+Janus's RTP forwarders to N counting sockets, Janus's CPU time per
+forwarded packet against ours with UDP sends.
 
     .venv/bin/python bench/bench_sfu.py [--quick]
 """
@@ -19,8 +24,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import shutil
+import socket
+import subprocess
 import time
+from typing import Any
 
 import numpy as np
 
@@ -45,6 +52,30 @@ class CountingTransport:
 
     def send_rtcp(self, data: bytes) -> None:
         self.rtcp += 1
+
+
+class UdpTransport(CountingTransport):
+    """Counts and sends each datagram to a socket of its own on loopback,
+    as a transport would (nobody reads it: the kernel drops what overflows)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.receiver = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.receiver.bind(("127.0.0.1", 0))
+        self.address = self.receiver.getsockname()
+        self.sender = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sender.setblocking(False)
+
+    def send_rtp(self, data: bytes) -> None:
+        self.rtp += 1
+        try:
+            self.sender.sendto(data, self.address)
+        except BlockingIOError:
+            pass
+
+    def close(self) -> None:
+        self.receiver.close()
+        self.sender.close()
 
 
 def publisher_datagrams(duration_s: float) -> list[tuple[float, bytes]]:
@@ -85,15 +116,19 @@ def publisher_datagrams(duration_s: float) -> list[tuple[float, bytes]]:
 
 
 def run_room(
-    datagrams: list[tuple[float, bytes]], subscribers: int, *, base_layer_share: float
+    datagrams: list[tuple[float, bytes]],
+    subscribers: int,
+    *,
+    base_layer_share: float,
+    udp: bool = False,
 ) -> dict[str, float]:
     room = Room(room_id="bench")
     room.add_participant("pub", CountingTransport())
     room.publish("pub", track_id="cam", kind=TrackKind.CAMERA, ssrc=VIDEO_SSRC)
     room.publish("pub", track_id="mic", kind=TrackKind.AUDIO, ssrc=AUDIO_SSRC)
-    transports = []
+    transports: list[CountingTransport] = []
     for index in range(subscribers):
-        transport = CountingTransport()
+        transport = UdpTransport() if udp else CountingTransport()
         transports.append(transport)
         room.add_participant(f"s{index}", transport)
         room.subscribe(f"s{index}", "cam", now_ms=0.0)
@@ -115,11 +150,15 @@ def run_room(
         latencies_ns.append(time.perf_counter_ns() - started)
         cpu_ns += time.process_time_ns() - started_cpu
     forwarded = sum(t.rtp for t in transports)
+    for transport in transports:
+        if isinstance(transport, UdpTransport):
+            transport.close()
     latencies_us = np.array(latencies_ns) / 1000.0
     assert room.counters.internal_errors == 0 and room.counters.rtp_malformed == 0
     return {
         "subscribers": subscribers,
         "base_layer_share": base_layer_share,
+        "udp_send": udp,
         "packets_in": len(datagrams),
         "packets_forwarded": forwarded,
         "forwarded_per_s_per_core": forwarded / (cpu_ns / 1e9),
@@ -170,13 +209,16 @@ def _time_descriptor_rewrite_once(
     return {"python_in_place_us": ours_us, "native_rebuild_us": native_us}
 
 
-def janus_status() -> str:
-    if shutil.which("janus") is None:
-        return "not run: janus is not installed (apt-get install janus)"
-    return (
-        "not run: VideoRoom subscribers are WebRTC peers only (its plain-RTP forwarders skip the "
-        "subscriber path), and aiortc, the peer at hand, decodes every stream it receives"
-    )
+def janus_cases(subscriber_counts: list[int], duration_s: float) -> list[dict[str, Any]] | str:
+    """Janus VideoRoom's figures (bench/_janus_anchor.py), or why it did not run."""
+    try:
+        from _janus_anchor import run_janus
+    except ImportError as error:
+        return f"not run: {error} (scripts/bootstrap.sh bench installs aiortc)"
+    try:
+        return run_janus(subscriber_counts, duration_s)
+    except (OSError, RuntimeError, KeyError, subprocess.SubprocessError) as error:
+        return f"not run: {type(error).__name__}: {error}"
 
 
 def main() -> None:
@@ -188,22 +230,24 @@ def main() -> None:
     datagrams = publisher_datagrams(duration_s)
     print(f"workload: {len(datagrams)} datagrams, {duration_s:.0f} s of 720p VP8 + Opus")
     print(
-        f"{'subscribers':>11} {'base share':>10} {'fwd pkts/s/core':>16} "
+        f"{'subscribers':>11} {'base share':>10} {'UDP send':>8} {'fwd pkts/s/core':>16} "
         f"{'µs/fwd pkt':>10} {'latency p50':>12} {'p99':>9}"
     )
     cases = []
     for subscribers in (1, 4, 16) if args.quick else (1, 4, 16, 50):
-        for share in (0.0, 0.5):
+        for share, udp in ((0.0, False), (0.5, False), (0.0, True)):
             if subscribers == 1 and share:
                 continue
             # The best of a few runs: the machine's other work only ever adds time.
             runs = [
-                run_room(datagrams, subscribers, base_layer_share=share) for _ in range(repeats)
+                run_room(datagrams, subscribers, base_layer_share=share, udp=udp)
+                for _ in range(repeats)
             ]
             case = min(runs, key=lambda run: run["us_per_forwarded_packet"])
             cases.append(case)
             print(
-                f"{subscribers:>11} {share:>10.1f} {case['forwarded_per_s_per_core']:>16,.0f} "
+                f"{subscribers:>11} {share:>10.1f} {'yes' if udp else 'no':>8} "
+                f"{case['forwarded_per_s_per_core']:>16,.0f} "
                 f"{case['us_per_forwarded_packet']:>10.2f} {case['latency_p50_us']:>10.1f} µs "
                 f"{case['latency_p99_us']:>6.1f} µs"
             )
@@ -212,8 +256,25 @@ def main() -> None:
         f"VP8 descriptor rewrite: python in place {rewrite['python_in_place_us']:.2f} µs, "
         f"native parse + rebuild {rewrite['native_rebuild_us']:.2f} µs per packet"
     )
-    janus = janus_status()
-    print(f"Janus VideoRoom: {janus}")
+    counts = sorted({int(case["subscribers"]) for case in cases})
+    janus = janus_cases(counts, 3.0 if args.quick else 10.0)
+    if isinstance(janus, str):
+        print(f"Janus VideoRoom: {janus}")
+    else:
+        # Janus sends every copy with sendto: compared with our runs that do too.
+        ours = {int(c["subscribers"]): c for c in cases if c["udp_send"]}
+        print("Janus VideoRoom 1.1.2, RTP forwarders (aiortc publisher, its CPU from /proc):")
+        print(f"{'subscribers':>11} {'fwd pkts/s/core':>16} {'µs/fwd pkt':>10} {'janus/ours':>11}")
+        for case in janus:
+            count = int(case["subscribers"])
+            case["ratio_to_ours"] = case["us_per_forwarded_packet"] / float(
+                ours[count]["us_per_forwarded_packet"]
+            )
+            rate = case["forwarded_per_s_per_core"] or 0.0
+            print(
+                f"{count:>11} {rate:>16,.0f} {case['us_per_forwarded_packet']:>10.2f} "
+                f"{case['ratio_to_ours']:>11.2f}"
+            )
     print(
         "RESULT "
         + json.dumps(
