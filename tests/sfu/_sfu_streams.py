@@ -17,9 +17,17 @@ from cloudlink.media.test_pattern import read_test_pattern
 from cloudlink.media.video_receive_pipeline import VideoReceivePipeline
 from cloudlink.media.video_send_pipeline import VideoSendPipeline
 from cloudlink.media.video_source import PatternSource
+from cloudlink.sfu import PublishedTrack, Room
 
 AUDIO_LEVEL_ID = 1
 WIDTH_PX, HEIGHT_PX, FPS = 320, 240, 30.0
+
+
+def published(room: Room, track_id: str) -> PublishedTrack:
+    """A track the test published."""
+    track = room.track(track_id)
+    assert track is not None
+    return track
 
 
 class MemoryTransport:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import heapq
 import itertools
 
-from _sfu_streams import VideoPublisher, VideoSubscriber, audio_datagrams
+from _sfu_streams import VideoPublisher, VideoSubscriber, audio_datagrams, published
 
 from cloudlink import _native
 from cloudlink.sfu import ActiveSpeakerDetector, Room, TrackKind
@@ -135,7 +135,7 @@ def test_room_slot_follows_the_louder_talker_seamlessly() -> None:
         sequences = carol.sequences[subscription.ssrc]
         assert len(sequences) == 300
         assert all((b - a) % 65536 == 1 for a, b in itertools.pairwise(sequences))
-    assert slot.source is room._tracks["bob-cam"]
+    assert slot.source is published(room, "bob-cam")
     # Alice's pictures first, then bob's, nothing else.
     sources = [
         "alice" if data in published_payloads["alice"] else "bob"

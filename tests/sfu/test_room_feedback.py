@@ -4,7 +4,7 @@ rewritten, receiver reports consumed."""
 
 from __future__ import annotations
 
-from _sfu_streams import VideoPublisher, VideoSubscriber
+from _sfu_streams import VideoPublisher, VideoSubscriber, published
 
 from cloudlink import _native
 from cloudlink.sfu import Room, TrackKind
@@ -69,7 +69,7 @@ def test_nack_for_a_packet_the_cache_lost_goes_to_the_publisher() -> None:
     subscription = room.participants["s0"].subscriptions[0]
     _feed(room, publisher, 5)
     first = _native.RtpPacket.parse(subscriber.transport.rtp[0]).sequence_number
-    track = room._tracks["cam"]
+    track = published(room, "cam")
     track.cache.clear()
     room.receive("s0", _nack(subscription.ssrc, [first]), now_ms=200.0)
     nacks = [p for p in publisher.transport.rtcp_packets() if isinstance(p, _native.RtcpNack)]

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import itertools
 
-from _sfu_streams import VideoPublisher, VideoSubscriber
+from _sfu_streams import VideoPublisher, VideoSubscriber, published
 
 from cloudlink import _native
 from cloudlink.sfu import Room, TrackKind
@@ -42,7 +42,7 @@ def test_dropped_layers_leave_no_sequence_gap_and_every_frame_decodes() -> None:
         time_ms, datagrams = publisher.next_frame()
         if index == 20:
             # Rates measured by now; dave gets just over what the lower two layers need.
-            rates = room._tracks["alice-cam"].bitrate_meter.rates_bps
+            rates = published(room, "alice-cam").bitrate_meter.rates_bps
             assert len(rates) == 3 and rates[0] < rates[1] < rates[2]
             budgets_bps["dave"] = int(rates[1] * 1.3)
             for name, budget in budgets_bps.items():
@@ -88,7 +88,7 @@ def test_layer_goes_down_at_once_and_up_with_headroom_after_a_keyframe() -> None
     room.add_participant("bob", subscriber.transport)
     subscription = room.subscribe("bob", "alice-cam", now_ms=0.0)
     shown_per_phase: list[int] = []
-    track = room._tracks["alice-cam"]
+    track = published(room, "alice-cam")
 
     def run(frames: int) -> None:
         before = len(subscriber.frame_numbers)
@@ -139,8 +139,8 @@ def test_screen_share_is_a_track_of_its_own_and_served_first() -> None:
     for index in range(60):
         if index == 30:
             # Room for the whole screen share and the camera's base layer only.
-            screen_bps = room._tracks["screen"].bitrate_meter.rates_bps
-            camera_bps = room._tracks["cam"].bitrate_meter.rates_bps
+            screen_bps = published(room, "screen").bitrate_meter.rates_bps
+            camera_bps = published(room, "cam").bitrate_meter.rates_bps
             budget = int(screen_bps[2] + camera_bps[0] * 1.05)
             room.receive("bob", _remb(budget, to_camera.ssrc), now_ms=1000.0)
             assert to_screen.selector.target_layer == 2

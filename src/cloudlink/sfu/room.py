@@ -192,6 +192,10 @@ class Room:
         if subscriber is not None and subscription in subscriber.subscriptions:
             subscriber.subscriptions.remove(subscription)
 
+    def track(self, track_id: str) -> PublishedTrack | None:
+        """A published track by its id."""
+        return self._tracks.get(track_id)
+
     def stats(self) -> dict[str, object]:
         """Counters, every published track and every subscription, by id and SSRC."""
         return {
