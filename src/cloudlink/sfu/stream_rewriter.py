@@ -157,6 +157,7 @@ class StreamRewriter:
         self, view: RtpView, sequence: int, timestamp: int, picture_id: int, tl0_pic_idx: int
     ) -> bytes:
         """The datagram of ``view`` with the subscriber's header fields."""
+        # TODO(#5): extensions pass unchanged; the transport must renumber TWCC, abs-send-time.
         buffer = bytearray(view.data)
         _HEADER.pack_into(buffer, 2, sequence & _SEQUENCE_MASK, timestamp, self.ssrc)
         layout = view.layout
