@@ -15,7 +15,7 @@ apt_packages=(build-essential cmake pkg-config libopus-dev libvpx-dev espeak-ng 
   python3 python3-venv python3-dev git)
 # The screen-capture tests run under their own Xvfb.
 if [ "$extra" = test ] || [ "$extra" = bench ]; then apt_packages+=(xvfb); fi
-if [ "$extra" = bench ]; then apt_packages+=(libspeexdsp-dev swig); fi
+if [ "$extra" = bench ]; then apt_packages+=(libspeexdsp-dev swig janus); fi
 # Headless Chromium for the admin console tests (Playwright drives it; never `playwright install`).
 if [ -n "$extra" ]; then apt_packages+=(chromium); fi
 missing=()
