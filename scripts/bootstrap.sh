@@ -18,6 +18,8 @@ if [ "$extra" = test ] || [ "$extra" = bench ]; then apt_packages+=(xvfb); fi
 if [ "$extra" = bench ]; then apt_packages+=(libspeexdsp-dev swig janus); fi
 # Headless Chromium for the admin console tests (Playwright drives it; never `playwright install`).
 if [ -n "$extra" ]; then apt_packages+=(chromium); fi
+# The HTTPS test makes its certificate with openssl.
+if [ "$extra" = test ]; then apt_packages+=(openssl); fi
 missing=()
 for package in "${apt_packages[@]}"; do
   dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -59,8 +58,6 @@ def test_the_commands_are_in_the_help(capsys: pytest.CaptureFixture[str]) -> Non
 
 
 def test_serve_speaks_https_with_a_certificate(tmp_path: Path) -> None:
-    if shutil.which("openssl") is None:
-        pytest.skip("openssl is not installed")
     cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
     subprocess.run(
         [
