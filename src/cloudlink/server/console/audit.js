@@ -30,20 +30,36 @@ export async function render(context) {
       table(
         [
           { title: "When", cell: (e) => when(e.at) },
-          { title: "Administrator", cell: (e) => names.get(e.actor_account_id) ?? (e.actor_account_id === null ? "" : `#${e.actor_account_id}`) },
+          {
+            title: "Administrator",
+            cell: (e) =>
+              names.get(e.actor_account_id) ??
+              (e.actor_account_id === null ? "" : `#${e.actor_account_id}`),
+          },
           { title: "Action", cell: (e) => e.action, class: "mono" },
           { title: "Target", cell: target },
           { title: "Details", cell: (e) => describeDetails(e.details) },
         ],
         entries,
-        { empty: "No administrator actions recorded.", rowAttributes: (e) => ({ dataset: { action: e.action } }) },
+        {
+          empty: "No administrator actions recorded.",
+          rowAttributes: (e) => ({ dataset: { action: e.action } }),
+        },
       ),
     );
     replace(
       pager,
-      h("button", { type: "button", disabled: offset === 0, onclick: () => move(-PAGE_SIZE) }, "Newer"),
+      h(
+        "button",
+        { type: "button", disabled: offset === 0, onclick: () => move(-PAGE_SIZE) },
+        "Newer",
+      ),
       ` entries ${offset + 1}–${offset + entries.length} `,
-      h("button", { type: "button", disabled: entries.length < PAGE_SIZE, onclick: () => move(PAGE_SIZE) }, "Older"),
+      h(
+        "button",
+        { type: "button", disabled: entries.length < PAGE_SIZE, onclick: () => move(PAGE_SIZE) },
+        "Older",
+      ),
     );
   }
 

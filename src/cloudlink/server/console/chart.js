@@ -52,7 +52,13 @@ export function lineChart({ id, title, unit, series, yMin = 0, yMax }) {
   });
   figure.appendChild(root);
   if (all.length === 0) {
-    root.appendChild(svg("text", { x: WIDTH / 2, y: HEIGHT / 2, "text-anchor": "middle", class: "empty" }, "No reports"));
+    root.appendChild(
+      svg(
+        "text",
+        { x: WIDTH / 2, y: HEIGHT / 2, "text-anchor": "middle", class: "empty" },
+        "No reports",
+      ),
+    );
     return figure;
   }
 
@@ -75,11 +81,19 @@ export function lineChart({ id, title, unit, series, yMin = 0, yMax }) {
     const value = yMin + ((top - yMin) * i) / GRID_LINES;
     const at = y(value);
     grid.appendChild(svg("line", { x1: MARGIN.left, x2: WIDTH - MARGIN.right, y1: at, y2: at }));
-    grid.appendChild(svg("text", { x: MARGIN.left - 6, y: at + 4, "text-anchor": "end" }, formatNumber(value)));
+    grid.appendChild(
+      svg("text", { x: MARGIN.left - 6, y: at + 4, "text-anchor": "end" }, formatNumber(value)),
+    );
   }
   const bottom = HEIGHT - MARGIN.bottom + 18;
   grid.appendChild(svg("text", { x: MARGIN.left, y: bottom }, new Date(t0).toLocaleTimeString()));
-  grid.appendChild(svg("text", { x: WIDTH - MARGIN.right, y: bottom, "text-anchor": "end" }, new Date(t1).toLocaleTimeString()));
+  grid.appendChild(
+    svg(
+      "text",
+      { x: WIDTH - MARGIN.right, y: bottom, "text-anchor": "end" },
+      new Date(t1).toLocaleTimeString(),
+    ),
+  );
   root.appendChild(grid);
 
   // One line and its points per series.
@@ -96,8 +110,20 @@ export function lineChart({ id, title, unit, series, yMin = 0, yMax }) {
       }),
     );
     for (const p of sorted) {
-      const dot = svg("circle", { class: "point", cx: x(p.t).toFixed(1), cy: y(p.v).toFixed(1), r: 3.5, fill: colour });
-      dot.appendChild(svg("title", {}, `${s.name} ${formatNumber(p.v)}${unit ? ` ${unit}` : ""} at ${p.t.toLocaleString()}${p.label ? ` (${p.label})` : ""}`));
+      const dot = svg("circle", {
+        class: "point",
+        cx: x(p.t).toFixed(1),
+        cy: y(p.v).toFixed(1),
+        r: 3.5,
+        fill: colour,
+      });
+      dot.appendChild(
+        svg(
+          "title",
+          {},
+          `${s.name} ${formatNumber(p.v)}${unit ? ` ${unit}` : ""} at ${p.t.toLocaleString()}${p.label ? ` (${p.label})` : ""}`,
+        ),
+      );
       group.appendChild(dot);
     }
     root.appendChild(group);

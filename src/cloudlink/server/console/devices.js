@@ -34,7 +34,11 @@ export async function render(context) {
             title: "",
             cell: (r) =>
               r.device.signed_in
-                ? h("button", { type: "button", class: "danger", onclick: () => signOut(r) }, "Sign out")
+                ? h(
+                    "button",
+                    { type: "button", class: "danger", onclick: () => signOut(r) },
+                    "Sign out",
+                  )
                 : "",
           },
         ],

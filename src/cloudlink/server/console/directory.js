@@ -7,7 +7,12 @@ export async function render(context) {
   const { api, root } = context;
   const results = h("div", { id: "directory-results" });
   const contacts = h("div", { id: "contact-list" });
-  const query = h("input", { type: "search", name: "q", placeholder: "Name, phone or email", maxlength: 100 });
+  const query = h("input", {
+    type: "search",
+    name: "q",
+    placeholder: "Name, phone or email",
+    maxlength: 100,
+  });
 
   async function search() {
     const entries = await api.get("/api/directory", { q: query.value.trim(), limit: 100 });
@@ -93,7 +98,11 @@ export async function render(context) {
             cell: (c) => [
               h("button", { type: "button", onclick: () => editContact(c) }, "Rename"),
               " ",
-              h("button", { type: "button", class: "danger", onclick: () => deleteContact(c) }, "Delete"),
+              h(
+                "button",
+                { type: "button", class: "danger", onclick: () => deleteContact(c) },
+                "Delete",
+              ),
             ],
           },
         ],
@@ -103,7 +112,12 @@ export async function render(context) {
     );
   }
 
-  const searchForm = h("form", { class: "inline", role: "search", id: "directory-search" }, query, h("button", { type: "submit" }, "Search directory"));
+  const searchForm = h(
+    "form",
+    { class: "inline", role: "search", id: "directory-search" },
+    query,
+    h("button", { type: "submit" }, "Search directory"),
+  );
   searchForm.addEventListener("submit", (event) => {
     event.preventDefault();
     search().catch(context.fail);

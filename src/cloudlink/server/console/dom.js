@@ -48,7 +48,15 @@ export function table(columns, items, { empty = "Nothing yet.", rowAttributes } 
   return h(
     "table",
     {},
-    h("thead", {}, h("tr", {}, columns.map((c) => h("th", { scope: "col" }, c.title)))),
+    h(
+      "thead",
+      {},
+      h(
+        "tr",
+        {},
+        columns.map((c) => h("th", { scope: "col" }, c.title)),
+      ),
+    ),
     h(
       "tbody",
       {},
@@ -69,7 +77,8 @@ export function formValues(form) {
   for (const control of form.elements) {
     if (!control.name) continue;
     if (control.type === "checkbox") values[control.name] = control.checked;
-    else if (control.type === "number") values[control.name] = control.value === "" ? null : Number(control.value);
+    else if (control.type === "number")
+      values[control.name] = control.value === "" ? null : Number(control.value);
     else values[control.name] = control.value.trim();
   }
   return values;

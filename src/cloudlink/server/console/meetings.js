@@ -9,7 +9,12 @@ function toTimestamp(local) {
 }
 
 function joinLink(meeting) {
-  const field = h("input", { class: "link", readonly: true, value: meeting.join_link, "aria-label": `Join link of ${meeting.code}` });
+  const field = h("input", {
+    class: "link",
+    readonly: true,
+    value: meeting.join_link,
+    "aria-label": `Join link of ${meeting.code}`,
+  });
   const copy = h(
     "button",
     {
@@ -59,8 +64,13 @@ export async function render(context) {
           {
             title: "",
             cell: (m) =>
-              m.host_account_id === context.me.id && (m.status === "scheduled" || m.status === "active")
-                ? h("button", { type: "button", class: "danger", onclick: () => cancel(m) }, "Cancel")
+              m.host_account_id === context.me.id &&
+              (m.status === "scheduled" || m.status === "active")
+                ? h(
+                    "button",
+                    { type: "button", class: "danger", onclick: () => cancel(m) },
+                    "Cancel",
+                  )
                 : "",
           },
         ],
@@ -92,7 +102,12 @@ export async function render(context) {
     { hidden: true },
     h("legend", {}, "Schedule"),
     h("label", {}, "Starts ", startsAt),
-    h("label", {}, "Minutes ", h("input", { type: "number", name: "duration_min", min: 1, max: 1440, value: "60" })),
+    h(
+      "label",
+      {},
+      "Minutes ",
+      h("input", { type: "number", name: "duration_min", min: 1, max: 1440, value: "60" }),
+    ),
     h(
       "label",
       {},
@@ -103,7 +118,12 @@ export async function render(context) {
         ["none", "daily", "weekly", "monthly"].map((r) => h("option", { value: r }, r)),
       ),
     ),
-    h("label", {}, "Occurrences ", h("input", { type: "number", name: "recurrence_count", min: 1, max: 1000 })),
+    h(
+      "label",
+      {},
+      "Occurrences ",
+      h("input", { type: "number", name: "recurrence_count", min: 1, max: 1000 }),
+    ),
   );
   kind.addEventListener("change", () => {
     schedule.hidden = kind.value !== "scheduled";
@@ -116,8 +136,24 @@ export async function render(context) {
     h("label", {}, "Topic ", h("input", { name: "topic", required: true, maxlength: 200 })),
     h("label", {}, "Kind ", kind),
     schedule,
-    h("label", {}, "Meeting password ", h("input", { name: "password", type: "password", minlength: 4, maxlength: 64, autocomplete: "off" })),
-    h("label", { class: "check" }, h("input", { type: "checkbox", name: "waiting_room" }), " Waiting room"),
+    h(
+      "label",
+      {},
+      "Meeting password ",
+      h("input", {
+        name: "password",
+        type: "password",
+        minlength: 4,
+        maxlength: 64,
+        autocomplete: "off",
+      }),
+    ),
+    h(
+      "label",
+      { class: "check" },
+      h("input", { type: "checkbox", name: "waiting_room" }),
+      " Waiting room",
+    ),
     h("button", { type: "submit" }, "Create meeting"),
   );
   form.addEventListener("submit", async (event) => {
@@ -143,7 +179,21 @@ export async function render(context) {
           "div",
           { class: "card ok" },
           h("h3", {}, `Meeting ${meeting.code} created`),
-          h("p", {}, "Join link: ", h("a", { id: "created-join-link", href: meeting.join_link, rel: "noopener noreferrer", target: "_blank" }, meeting.join_link)),
+          h(
+            "p",
+            {},
+            "Join link: ",
+            h(
+              "a",
+              {
+                id: "created-join-link",
+                href: meeting.join_link,
+                rel: "noopener noreferrer",
+                target: "_blank",
+              },
+              meeting.join_link,
+            ),
+          ),
         ),
       );
       await refresh();
@@ -156,7 +206,11 @@ export async function render(context) {
   replace(
     root,
     h("h2", {}, "Meetings"),
-    h("p", { class: "muted" }, "Every meeting of the organisation, the latest start first. Only a meeting's host can cancel it."),
+    h(
+      "p",
+      { class: "muted" },
+      "Every meeting of the organisation, the latest start first. Only a meeting's host can cancel it.",
+    ),
     h("label", { class: "check" }, includeOver, " Include ended and cancelled meetings"),
     list,
     created,

@@ -7,7 +7,12 @@ export async function render(context) {
   const { api, root } = context;
   const list = h("div", { id: "member-list" });
   const detail = h("div", { id: "member-detail" });
-  const search = h("input", { type: "search", name: "q", placeholder: "Search name, phone, email", maxlength: 100 });
+  const search = h("input", {
+    type: "search",
+    name: "q",
+    placeholder: "Search name, phone, email",
+    maxlength: 100,
+  });
 
   async function refresh() {
     const accounts = await api.get("/api/accounts", { q: search.value.trim(), limit: 500 });
@@ -27,7 +32,10 @@ export async function render(context) {
           },
         ],
         accounts,
-        { empty: "No members match.", rowAttributes: (a) => ({ dataset: { account: a.account_name } }) },
+        {
+          empty: "No members match.",
+          rowAttributes: (a) => ({ dataset: { account: a.account_name } }),
+        },
       ),
     );
   }
@@ -36,10 +44,35 @@ export async function render(context) {
     const edit = h(
       "form",
       { class: "grid", "aria-label": "Modify member" },
-      h("label", {}, "Display name ", h("input", { name: "display_name", value: account.display_name, required: true, maxlength: 100 })),
-      h("label", {}, "Mobile ", h("input", { name: "mobile", value: account.mobile ?? "", maxlength: 32 })),
-      h("label", {}, "Email ", h("input", { name: "email", type: "email", value: account.email ?? "", maxlength: 254 })),
-      h("label", { class: "check" }, h("input", { name: "is_admin", type: "checkbox", checked: account.is_admin }), " Administrator"),
+      h(
+        "label",
+        {},
+        "Display name ",
+        h("input", {
+          name: "display_name",
+          value: account.display_name,
+          required: true,
+          maxlength: 100,
+        }),
+      ),
+      h(
+        "label",
+        {},
+        "Mobile ",
+        h("input", { name: "mobile", value: account.mobile ?? "", maxlength: 32 }),
+      ),
+      h(
+        "label",
+        {},
+        "Email ",
+        h("input", { name: "email", type: "email", value: account.email ?? "", maxlength: 254 }),
+      ),
+      h(
+        "label",
+        { class: "check" },
+        h("input", { name: "is_admin", type: "checkbox", checked: account.is_admin }),
+        " Administrator",
+      ),
       h("button", { type: "submit" }, "Save changes"),
     );
     edit.addEventListener("submit", async (event) => {
@@ -64,7 +97,17 @@ export async function render(context) {
     const reset = h(
       "form",
       { class: "inline", "aria-label": "Set password" },
-      h("label", {}, "New password ", h("input", { name: "new_password", type: "password", required: true, autocomplete: "new-password" })),
+      h(
+        "label",
+        {},
+        "New password ",
+        h("input", {
+          name: "new_password",
+          type: "password",
+          required: true,
+          autocomplete: "new-password",
+        }),
+      ),
       h("button", { type: "submit" }, "Set password"),
     );
     reset.addEventListener("submit", async (event) => {
@@ -108,7 +151,11 @@ export async function render(context) {
         "div",
         { class: "card" },
         h("h3", {}, `Member ${account.account_name}`),
-        h("p", { class: "muted" }, `Added ${when(account.created_at)}, changed ${when(account.updated_at)}`),
+        h(
+          "p",
+          { class: "muted" },
+          `Added ${when(account.created_at)}, changed ${when(account.updated_at)}`,
+        ),
         edit,
         reset,
         privacy,
@@ -144,7 +191,16 @@ export async function render(context) {
       { class: "grid", "aria-label": "Member privacy" },
       choice("collect_quality", "Quality data"),
       choice("collect_events", "Event logs"),
-      h("label", { class: "check" }, h("input", { type: "checkbox", name: "processing_restricted", checked: current.processing_restricted }), " Processing restricted"),
+      h(
+        "label",
+        { class: "check" },
+        h("input", {
+          type: "checkbox",
+          name: "processing_restricted",
+          checked: current.processing_restricted,
+        }),
+        " Processing restricted",
+      ),
       h("button", { type: "submit" }, "Save privacy"),
     );
     form.addEventListener("submit", async (event) => {
@@ -170,7 +226,10 @@ export async function render(context) {
           try {
             const data = await api.get(`${path}/export`);
             const blob = new Blob([JSON.stringify(data, null, 2)], { type: "application/json" });
-            const link = h("a", { href: URL.createObjectURL(blob), download: `cloudlink-export-${account.account_name}.json` });
+            const link = h("a", {
+              href: URL.createObjectURL(blob),
+              download: `cloudlink-export-${account.account_name}.json`,
+            });
             link.click();
             setTimeout(() => URL.revokeObjectURL(link.href), 60_000);
             context.notify(`Exported the data of ${account.account_name}.`);
@@ -188,11 +247,31 @@ export async function render(context) {
     "form",
     { id: "add-member", class: "grid", "aria-label": "Add member" },
     h("label", {}, "Account ", h("input", { name: "account_name", required: true, maxlength: 64 })),
-    h("label", {}, "Display name ", h("input", { name: "display_name", required: true, maxlength: 100 })),
-    h("label", {}, "Initial password ", h("input", { name: "password", type: "password", required: true, autocomplete: "new-password" })),
+    h(
+      "label",
+      {},
+      "Display name ",
+      h("input", { name: "display_name", required: true, maxlength: 100 }),
+    ),
+    h(
+      "label",
+      {},
+      "Initial password ",
+      h("input", {
+        name: "password",
+        type: "password",
+        required: true,
+        autocomplete: "new-password",
+      }),
+    ),
     h("label", {}, "Mobile ", h("input", { name: "mobile", maxlength: 32 })),
     h("label", {}, "Email ", h("input", { name: "email", type: "email", maxlength: 254 })),
-    h("label", { class: "check" }, h("input", { name: "is_admin", type: "checkbox" }), " Administrator"),
+    h(
+      "label",
+      { class: "check" },
+      h("input", { name: "is_admin", type: "checkbox" }),
+      " Administrator",
+    ),
     h("button", { type: "submit" }, "Add member"),
   );
   add.addEventListener("submit", async (event) => {
@@ -207,7 +286,12 @@ export async function render(context) {
     }
   });
 
-  const searchForm = h("form", { class: "inline", role: "search" }, search, h("button", { type: "submit" }, "Search"));
+  const searchForm = h(
+    "form",
+    { class: "inline", role: "search" },
+    search,
+    h("button", { type: "submit" }, "Search"),
+  );
   searchForm.addEventListener("submit", (event) => {
     event.preventDefault();
     refresh().catch(context.fail);

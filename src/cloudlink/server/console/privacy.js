@@ -3,8 +3,14 @@
 import { h, replace } from "./dom.js";
 
 const DEFAULTS = [
-  ["default_collect_quality", "Collect audiovisual quality data (loss, jitter, MOS) unless a member opts out"],
-  ["default_collect_events", "Collect event logs (errors, crashes, restarts, upgrades) unless a member opts out"],
+  [
+    "default_collect_quality",
+    "Collect audiovisual quality data (loss, jitter, MOS) unless a member opts out",
+  ],
+  [
+    "default_collect_events",
+    "Collect event logs (errors, crashes, restarts, upgrades) unless a member opts out",
+  ],
 ];
 const RETENTION = [
   ["retention_quality_days", "Quality reports"],
@@ -24,17 +30,45 @@ export async function render(context) {
   const organisation = await api.get("/api/organisation");
 
   const checks = DEFAULTS.map(([key, label]) =>
-    h("label", { class: "check" }, h("input", { type: "checkbox", name: key, checked: organisation[key] }), ` ${label}`),
+    h(
+      "label",
+      { class: "check" },
+      h("input", { type: "checkbox", name: key, checked: organisation[key] }),
+      ` ${label}`,
+    ),
   );
   const number = (key, label, low, high) =>
-    h("label", {}, `${label} `, h("input", { type: "number", name: key, min: low, max: high, step: 1, required: true, value: String(organisation[key]) }));
+    h(
+      "label",
+      {},
+      `${label} `,
+      h("input", {
+        type: "number",
+        name: key,
+        min: low,
+        max: high,
+        step: 1,
+        required: true,
+        value: String(organisation[key]),
+      }),
+    );
 
   const form = h(
     "form",
     { id: "privacy-form", "aria-label": "Privacy defaults" },
     h("fieldset", {}, h("legend", {}, "Collection defaults"), checks),
-    h("fieldset", { class: "grid" }, h("legend", {}, "Retention (days)"), RETENTION.map(([key, label]) => number(key, label, 1, 3650))),
-    h("fieldset", { class: "grid" }, h("legend", {}, "Devices and sessions"), POLICY.map((p) => number(...p))),
+    h(
+      "fieldset",
+      { class: "grid" },
+      h("legend", {}, "Retention (days)"),
+      RETENTION.map(([key, label]) => number(key, label, 1, 3650)),
+    ),
+    h(
+      "fieldset",
+      { class: "grid" },
+      h("legend", {}, "Devices and sessions"),
+      POLICY.map((p) => number(...p)),
+    ),
     h("button", { type: "submit" }, "Save"),
   );
   form.addEventListener("submit", async (event) => {
@@ -62,7 +96,9 @@ export async function render(context) {
       onclick: async () => {
         try {
           const counts = await api.post("/api/privacy/purge");
-          const removed = Object.entries(counts).map(([kind, n]) => `${kind} ${n}`).join(", ");
+          const removed = Object.entries(counts)
+            .map(([kind, n]) => `${kind} ${n}`)
+            .join(", ");
           context.notify(`Purge removed: ${removed || "nothing"}.`);
         } catch (error) {
           context.fail(error);
@@ -75,7 +111,11 @@ export async function render(context) {
   replace(
     root,
     h("h2", {}, `Privacy and retention of ${organisation.name}`),
-    h("p", { class: "muted" }, "Members may override the collection defaults in their own settings (an administrator can, for one member, under Members). Data older than its retention period is deleted hourly."),
+    h(
+      "p",
+      { class: "muted" },
+      "Members may override the collection defaults in their own settings (an administrator can, for one member, under Members). Data older than its retention period is deleted hourly.",
+    ),
     form,
     h("p", {}, purge),
   );

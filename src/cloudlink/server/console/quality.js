@@ -27,7 +27,9 @@ function seriesOf(reports, field) {
     const value = report[field];
     if (value === null || value === undefined) continue;
     if (!byMedia.has(report.media)) byMedia.set(report.media, []);
-    byMedia.get(report.media).push({ t: new Date(report.received_at), v: value, label: report.device_id ?? "" });
+    byMedia
+      .get(report.media)
+      .push({ t: new Date(report.received_at), v: value, label: report.device_id ?? "" });
   }
   return [...byMedia.entries()].map(([name, points]) => ({ name, points }));
 }
@@ -36,7 +38,11 @@ export async function render(context) {
   const { api, root } = context;
   const overview = h("div", { id: "quality-overview" });
   const charts = h("div", { id: "quality-charts", class: "charts" });
-  const period = h("select", { name: "period" }, PERIODS.map(([days, label]) => h("option", { value: days }, label)));
+  const period = h(
+    "select",
+    { name: "period" },
+    PERIODS.map(([days, label]) => h("option", { value: days }, label)),
+  );
   period.value = "7";
   let selected = null;
 
@@ -58,11 +64,38 @@ export async function render(context) {
     });
     replace(
       charts,
-      h("h3", {}, `Meeting ${meeting.meeting_code} (${meeting.topic ?? ""}): ${reports.length} reports`),
-      reports.length >= MAX_REPORTS ? h("p", { class: "warning" }, `Showing the first ${MAX_REPORTS} reports only; choose a shorter period.`) : null,
-      lineChart({ id: "chart-loss", title: "Packet loss", unit: "%", series: seriesOf(reports, "loss_pct") }),
-      lineChart({ id: "chart-jitter", title: "Jitter", unit: "ms", series: seriesOf(reports, "jitter_ms") }),
-      lineChart({ id: "chart-mos", title: "MOS", unit: "", series: seriesOf(reports, "mos"), yMin: 1, yMax: 5 }),
+      h(
+        "h3",
+        {},
+        `Meeting ${meeting.meeting_code} (${meeting.topic ?? ""}): ${reports.length} reports`,
+      ),
+      reports.length >= MAX_REPORTS
+        ? h(
+            "p",
+            { class: "warning" },
+            `Showing the first ${MAX_REPORTS} reports only; choose a shorter period.`,
+          )
+        : null,
+      lineChart({
+        id: "chart-loss",
+        title: "Packet loss",
+        unit: "%",
+        series: seriesOf(reports, "loss_pct"),
+      }),
+      lineChart({
+        id: "chart-jitter",
+        title: "Jitter",
+        unit: "ms",
+        series: seriesOf(reports, "jitter_ms"),
+      }),
+      lineChart({
+        id: "chart-mos",
+        title: "MOS",
+        unit: "",
+        series: seriesOf(reports, "mos"),
+        yMin: 1,
+        yMax: 5,
+      }),
     );
   }
 
@@ -89,13 +122,18 @@ export async function render(context) {
             cell: (m) =>
               m.meeting_code === null
                 ? ""
-                : h("button", { type: "button", onclick: () => draw(m).catch(context.fail) }, "Chart"),
+                : h(
+                    "button",
+                    { type: "button", onclick: () => draw(m).catch(context.fail) },
+                    "Chart",
+                  ),
           },
         ],
         meetings,
         {
           empty: "No quality reports in this period.",
-          rowAttributes: (m) => (m.meeting_code === null ? {} : { dataset: { meeting: m.meeting_code } }),
+          rowAttributes: (m) =>
+            m.meeting_code === null ? {} : { dataset: { meeting: m.meeting_code } },
         },
       ),
     );
@@ -106,12 +144,23 @@ export async function render(context) {
   }
 
   period.addEventListener("change", () => refresh().catch(context.fail));
-  const reload = h("button", { type: "button", onclick: () => refresh().catch(context.fail) }, "Refresh");
+  const reload = h(
+    "button",
+    { type: "button", onclick: () => refresh().catch(context.fail) },
+    "Refresh",
+  );
 
   replace(
     root,
     h("h2", {}, "Call quality"),
-    h("p", { class: "muted" }, "From the quality reports of members who allow their collection. ", period, " ", reload),
+    h(
+      "p",
+      { class: "muted" },
+      "From the quality reports of members who allow their collection. ",
+      period,
+      " ",
+      reload,
+    ),
     overview,
     charts,
   );
