@@ -363,6 +363,8 @@ void JitterBuffer::Emit(double now_ms, int16_t* out) {
   stats_.concealed_samples += tally.concealed;
   stats_.silent_concealed_samples += tally.silent_concealed;
   if (tally.concealment_started) ++stats_.concealment_events;
+  stats_.trailing_concealed_samples =
+      tally.decoded > 0 ? 0 : stats_.trailing_concealed_samples + tally.concealed;
   stats_.jitter_buffer_emitted_count += tally.decoded;
   stats_.jitter_buffer_delay_s += (tally.decoded * now_ms - tally.arrival_sum_ms) / 1000.0;
   stats_.jitter_buffer_target_delay_s += tally.decoded * target_delay_ms() / 1000.0;

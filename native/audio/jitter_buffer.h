@@ -69,6 +69,12 @@ struct JitterBufferStats {
   int64_t concealed_samples = 0;
   int64_t silent_concealed_samples = 0;
   int64_t concealment_events = 0;
+  // Not W3C: the concealed samples of the frames emitted since the last one
+  // that held decoded audio. While no packet has ended the run it may be a
+  // hole or the end of the stream (the sender stopped, or paused without
+  // DTX); like packetsLost, which only a later packet shows, it is judged
+  // as loss only once decoded audio follows it, and then it is reset.
+  int64_t trailing_concealed_samples = 0;
   int64_t inserted_samples_for_deceleration = 0;
   int64_t removed_samples_for_acceleration = 0;
 };

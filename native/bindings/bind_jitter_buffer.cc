@@ -66,6 +66,7 @@ py::dict Stats(const JitterBuffer& buffer) {
   d["concealedSamples"] = s.concealed_samples;
   d["silentConcealedSamples"] = s.silent_concealed_samples;
   d["concealmentEvents"] = s.concealment_events;
+  d["trailingConcealedSamples"] = s.trailing_concealed_samples;
   d["insertedSamplesForDeceleration"] = s.inserted_samples_for_deceleration;
   d["removedSamplesForAcceleration"] = s.removed_samples_for_acceleration;
   return d;

@@ -36,6 +36,7 @@ STAT_KEYS = {
     "concealedSamples",
     "silentConcealedSamples",
     "concealmentEvents",
+    "trailingConcealedSamples",
     "insertedSamplesForDeceleration",
     "removedSamplesForAcceleration",
 }
@@ -700,3 +701,37 @@ def test_absurd_arrival_times_are_survived() -> None:
     for now_ms in (1e300, -1e300, 0.0):
         assert buffer.pull(now_ms).shape == (480,)
     assert 0.0 <= buffer.target_delay_ms <= 2000.0
+
+
+def test_concealment_after_the_last_packet_is_trailing_until_a_packet_ends_it() -> None:
+    # Dense audio (no pauses) so that every frame until the end is decoded.
+    packets = opus_packets(60, fec=False, pauses=False)
+    gap = range(30, 40)  # 200 ms lost in a row
+    arrivals = steady_arrivals(packets, skip=gap)
+    before = [a for a in arrivals if a.sequence_number < gap.start]
+    after = [a for a in arrivals if a.sequence_number >= gap.stop]
+    buffer = _native.JitterBuffer()
+
+    # Mid-gap: the concealment so far is the trailing run, but for what the
+    # frame holding the last decoded audio concealed after it.
+    play(buffer, before, duration_ms=gap.start * 20 + 150)
+    stats = buffer.stats()
+    assert stats["concealedSamples"] >= 4 * 960
+    frame = 480
+    assert 0 <= stats["concealedSamples"] - stats["trailingConcealedSamples"] < frame
+
+    # The next packet plays: the run was a hole, and stays counted as one.
+    resumed_ms = gap.start * 20 + 150
+    play(buffer, after, start_ms=resumed_ms, duration_ms=gap.stop * 20 + 200 - resumed_ms)
+    stats = buffer.stats()
+    assert stats["trailingConcealedSamples"] == 0
+    assert stats["concealedSamples"] >= len(gap) * 960
+
+    # The sender stops: what is concealed after its last packet is trailing.
+    concealed_in_gap = stats["concealedSamples"]
+    ended_ms = gap.stop * 20 + 200
+    play(buffer, [], start_ms=ended_ms, duration_ms=len(packets) * 20 + 300 - ended_ms)
+    stats = buffer.stats()
+    concealed_at_end = stats["concealedSamples"] - concealed_in_gap
+    assert concealed_at_end >= 200 * 48
+    assert 0 <= concealed_at_end - stats["trailingConcealedSamples"] < frame

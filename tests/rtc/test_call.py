@@ -156,6 +156,12 @@ def test_red_repairs_lost_audio_packets() -> None:
     assert audio["packetsLost"] >= dropped - 1  # what the network lost ...
     assert audio["fecPacketsRecovered"] >= dropped - 2  # ... RED gave back
     _check_audio(b, a)
+    # What the listener heard concealed, leaving out the run after A's last
+    # packet (A has stopped sending when the stats are taken): little, as
+    # RED repaired every loss.
+    trailing = int(audio["trailingConcealedSamples"])
+    heard_concealed = int(audio["concealedSamples"]) - trailing
+    assert heard_concealed <= 0.03 * (int(audio["totalSamplesReceived"]) - trailing)
     assert float(audio["mos"]) > 4.0
     assert audio["networkQuality"] in ("poor", "bad")  # 20% loss on the path
 

@@ -6,7 +6,13 @@ Audio MOS: the mouth-to-ear delay is half the round-trip time, plus the
 jitter buffer's mean playout delay, plus Opus's 26.5 ms of algorithmic
 delay and one 20 ms packet of framing; the loss is what the listener
 heard concealed (concealedSamples over totalSamplesReceived), that is
-after FEC, RED and NACK did their work.
+after FEC, RED and NACK did their work. Concealment still running after the
+last decoded audio (the jitter buffer's trailingConcealedSamples) is left
+out of both until a packet ends it: until then it may be the end of the
+stream (the sender hung up or stopped sending) rather than a hole, just as
+packetsLost counts a loss only once a later packet shows it. Without that,
+a snapshot taken 100 ms after the sender stopped counted ~90 ms of
+concealment nobody heard as 4% loss.
 
 Grade: the E-model's R for the network alone (half the RTT plus twice the
 jitter as delay, packet loss before any repair), in five bands of G.107
@@ -38,8 +44,9 @@ def audio_mos(stats: Mapping[str, object], *, round_trip_time_ms: float | None) 
     """MOS (1..4.4) of what an inbound audio stream's listener hears."""
     rtt_ms = round_trip_time_ms or 0.0
     delay_ms = rtt_ms / 2.0 + _number(stats, "meanPlayoutDelayMs") + _CODEC_DELAY_MS + _PACKET_MS
-    total = _number(stats, "totalSamplesReceived")
-    concealed = _number(stats, "concealedSamples")
+    trailing = _number(stats, "trailingConcealedSamples")
+    total = _number(stats, "totalSamplesReceived") - trailing
+    concealed = _number(stats, "concealedSamples") - trailing
     loss_pct = min(100.0, 100.0 * concealed / total) if total > 0 else 0.0
     return quality.mos(delay_ms, loss_pct)
 
