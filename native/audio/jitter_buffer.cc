@@ -25,8 +25,12 @@ constexpr int64_t kRestartProbePackets = 10;
 // headers, as the Opus binding allows.
 constexpr size_t kMaxPayloadBytes = 4000;
 // Loss is measured over intervals of 50 sequence numbers (1 s of 20 ms
-// packets) and smoothed over about three of them.
+// packets) and smoothed over about three of them. The first interval is 10
+// packets, so that a lossy start gets the repair horizon after 200 ms
+// rather than after a second of late FEC and RED (bench: 20% loss, the first
+// 3 s of 20 calls, concealment with RED 1.11 s -> 0.88 s).
 constexpr int64_t kLossIntervalPackets = 50;
+constexpr int64_t kFirstLossIntervalPackets = 10;
 constexpr double kLossSmoothing = 0.3;
 // Repair data counts as present when a tenth of an interval's packets carry
 // it (Opus leaves LBRR out of silent frames).
@@ -230,7 +234,7 @@ bool JitterBuffer::Insert(const uint8_t* payload, size_t payload_bytes, uint16_t
 void JitterBuffer::UpdateLossEstimate(bool repairable, double packet_ms) {
   if (repairable) ++interval_repairable_;
   const int64_t expected = highest_sequence_ - interval_start_sequence_;
-  if (expected < kLossIntervalPackets) return;
+  if (expected < (has_loss_estimate_ ? kLossIntervalPackets : kFirstLossIntervalPackets)) return;
 
   // Loss over the interval; packets still reordered in flight count as
   // lost for now and as received in the next interval: it evens out.
