@@ -19,10 +19,10 @@ import numpy as np
 import numpy.typing as npt
 
 from cloudlink import _native
-from cloudlink.errors import ConfigError, MediaFileError
+from cloudlink.cli._network_options import add_network_options, network_conditions
+from cloudlink.errors import MediaFileError
 from cloudlink.media.file_source import WavSource
 from cloudlink.media.frame import FRAME_MS, OPUS_RATES_HZ, AudioFrame
-from cloudlink.media.network_sim import NetworkConditions, read_trace
 from cloudlink.media.rtp_payload import OPUS_CLOCK_HZ
 from cloudlink.media.simulated_link import SimulatedLink, place_by_timestamp
 from cloudlink.media.wav import write_wav
@@ -53,16 +53,7 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument("input", metavar="IN.wav", help="16-bit PCM WAV file to send")
     parser.add_argument("-o", "--output", metavar="OUT.wav", required=True, help="what is heard")
-    parser.add_argument("--loss", type=float, default=0.0, metavar="PCT", help="loss rate in %%")
-    parser.add_argument(
-        "--burst", type=float, default=1.0, metavar="LEN", help="mean loss run in packets"
-    )
-    parser.add_argument(
-        "--jitter-ms", type=float, default=0.0, metavar="MS", help="95th percentile of jitter"
-    )
-    parser.add_argument(
-        "--trace", metavar="FILE", help="per-packet delays in ms, '-' for lost (replaces the above)"
-    )
+    add_network_options(parser)
     parser.add_argument(
         "--fec", action=argparse.BooleanOptionalAction, default=True, help="Opus in-band FEC"
     )
@@ -89,7 +80,7 @@ def run(args: argparse.Namespace) -> int:
         raise MediaFileError(f"{args.input}: holds no audio")
     link_rate_hz = input_rate_hz if input_rate_hz in OPUS_RATES_HZ else _LINK_RATE_HZ
     source = WavSource(args.input, sample_rate_hz=link_rate_hz)
-    conditions = _conditions(args)
+    conditions = network_conditions(args)
 
     # Step 2: the link, ticked until the listener has heard all of IN.
     link = SimulatedLink.create(
@@ -127,23 +118,6 @@ def run(args: argparse.Namespace) -> int:
             f"{stats['meanPlayoutDelayMs']:.1f} ms -> {args.output}"
         )
     return 0
-
-
-def _conditions(args: argparse.Namespace) -> NetworkConditions:
-    if not 0.0 <= args.loss < 100.0:
-        raise ConfigError(f"--loss must be a percentage within [0, 100), got {args.loss}")
-    if not args.burst >= 1.0:
-        raise ConfigError(f"--burst must be at least 1 packet, got {args.burst}")
-    if not (math.isfinite(args.jitter_ms) and args.jitter_ms >= 0.0):
-        raise ConfigError(f"--jitter-ms must be a number >= 0, got {args.jitter_ms}")
-    trace = read_trace(args.trace) if args.trace else None
-    return NetworkConditions(
-        loss_pct=args.loss,
-        burst_len=args.burst,
-        jitter_ms=args.jitter_ms,
-        seed=args.seed,
-        trace=trace,
-    )
 
 
 def _listen(link: SimulatedLink, link_length: int) -> list[tuple[AudioFrame, int | None]]:

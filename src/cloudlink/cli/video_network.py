@@ -18,9 +18,9 @@ from typing import Any, Final
 
 import numpy as np
 
+from cloudlink.cli._network_options import add_network_options, network_conditions
 from cloudlink.errors import ConfigError, MediaFileError
 from cloudlink.media.av_video_source import open_video_source
-from cloudlink.media.network_sim import NetworkConditions, read_trace
 from cloudlink.media.test_pattern import read_test_pattern
 from cloudlink.media.video_frame import VideoFrame, psnr_db
 from cloudlink.media.video_link import ShownFrame, SimulatedVideoLink
@@ -55,16 +55,7 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "-o", "--output", metavar="OUT", required=True, help="what is shown (.webm, .mkv, .mp4)"
     )
-    parser.add_argument("--loss", type=float, default=0.0, metavar="PCT", help="loss rate in %%")
-    parser.add_argument(
-        "--burst", type=float, default=1.0, metavar="LEN", help="mean loss run in packets"
-    )
-    parser.add_argument(
-        "--jitter-ms", type=float, default=0.0, metavar="MS", help="95th percentile of jitter"
-    )
-    parser.add_argument(
-        "--trace", metavar="FILE", help="per-packet delays in ms, '-' for lost (replaces the above)"
-    )
+    add_network_options(parser)
     parser.add_argument(
         "--bitrate", type=float, default=1500.0, metavar="KBPS", help="VP8 target bitrate"
     )
@@ -85,7 +76,7 @@ def register(subparsers: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     """Runs the command; returns the exit code."""
     # Step 1: the options, the input and the output, each checked before work starts.
-    conditions = _conditions(args)
+    conditions = network_conditions(args)
     bitrate_bps = _bitrate_bps(args.bitrate)
     if args.duration is not None and not (math.isfinite(args.duration) and args.duration > 0.0):
         raise ConfigError(f"--duration must be a positive number of seconds, got {args.duration}")
@@ -201,20 +192,3 @@ def _bitrate_bps(kbps: float) -> int:
     if not (math.isfinite(kbps) and 10.0 <= kbps <= _MAX_BITRATE_KBPS):
         raise ConfigError(f"--bitrate must be within 10..{_MAX_BITRATE_KBPS} kbit/s, got {kbps}")
     return round(kbps * 1000)
-
-
-def _conditions(args: argparse.Namespace) -> NetworkConditions:
-    if not (math.isfinite(args.loss) and 0.0 <= args.loss < 100.0):
-        raise ConfigError(f"--loss must be a percentage within [0, 100), got {args.loss}")
-    if not (math.isfinite(args.burst) and args.burst >= 1.0):
-        raise ConfigError(f"--burst must be at least 1 packet, got {args.burst}")
-    if not (math.isfinite(args.jitter_ms) and args.jitter_ms >= 0.0):
-        raise ConfigError(f"--jitter-ms must be a number >= 0, got {args.jitter_ms}")
-    trace = read_trace(args.trace) if args.trace else None
-    return NetworkConditions(
-        loss_pct=args.loss,
-        burst_len=args.burst,
-        jitter_ms=args.jitter_ms,
-        seed=args.seed,
-        trace=trace,
-    )
