@@ -15,13 +15,19 @@ import asyncio
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any, Final
 
 import aiortc
+import aiortc.sdp
 
-from cloudlink.errors import RtpError
+from cloudlink.errors import InvalidRequestError, RtpError
 from cloudlink.rtc import _aiortc_internals as internals
 
 __all__ = ["Transport", "TransportParameters", "connect_pair"]
+
+# Bounds on what a peer may send in the JSON form (signaling input).
+_MAX_CANDIDATES: Final = 32
+_MAX_FIELD_CHARS: Final = 512
 
 logger = logging.getLogger(__name__)
 
@@ -36,6 +42,64 @@ class TransportParameters:
     ice: aiortc.RTCIceParameters
     dtls: aiortc.RTCDtlsParameters
     candidates: tuple[aiortc.RTCIceCandidate, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        """The JSON form signaling carries (docs/signaling.md): ICE
+        credentials, SHA fingerprints and SDP ``candidate:`` lines."""
+        return {
+            "ice": {
+                "usernameFragment": self.ice.usernameFragment,
+                "password": self.ice.password,
+            },
+            "dtls": {
+                "fingerprints": [
+                    {"algorithm": f.algorithm, "value": f.value} for f in self.dtls.fingerprints
+                ]
+            },
+            "candidates": ["candidate:" + aiortc.sdp.candidate_to_sdp(c) for c in self.candidates],
+        }
+
+    @classmethod
+    def from_json(cls, value: Any) -> TransportParameters:
+        """Reads :meth:`to_json`'s form; InvalidRequestError (code
+        ``invalid_transport``) for anything else."""
+        try:
+            ice, dtls, lines = value["ice"], value["dtls"], value["candidates"]
+            ufrag, password = _text(ice["usernameFragment"]), _text(ice["password"])
+            fingerprints = [
+                aiortc.RTCDtlsFingerprint(algorithm=_text(f["algorithm"]), value=_text(f["value"]))
+                for f in dtls["fingerprints"]
+            ]
+            if not isinstance(lines, list) or len(lines) > _MAX_CANDIDATES or not fingerprints:
+                raise ValueError("between 0 and 32 candidates and one fingerprint at least")
+            candidates = tuple(_candidate(_text(line)) for line in lines)
+        except (KeyError, TypeError, ValueError, IndexError) as error:
+            raise InvalidRequestError(
+                f"malformed transport parameters: {error}", code="invalid_transport"
+            ) from None
+        return cls(
+            ice=aiortc.RTCIceParameters(usernameFragment=ufrag, password=password),
+            dtls=aiortc.RTCDtlsParameters(fingerprints=fingerprints),
+            candidates=candidates,
+        )
+
+
+def _text(value: Any) -> str:
+    if not isinstance(value, str) or not 0 < len(value) <= _MAX_FIELD_CHARS:
+        raise ValueError(f"expected a string of 1..{_MAX_FIELD_CHARS} characters")
+    return value
+
+
+def _candidate(line: str) -> aiortc.RTCIceCandidate:
+    # aiortc's parser takes the attribute value without its "candidate:" name,
+    # and asserts on a short line.
+    try:
+        candidate = aiortc.sdp.candidate_from_sdp(line.removeprefix("candidate:"))
+    except AssertionError:
+        raise ValueError(f"short candidate {line!r}") from None
+    if candidate.protocol.lower() not in ("udp", "tcp") or not 0 < candidate.port < 65536:
+        raise ValueError(f"unusable candidate {line!r}")
+    return candidate
 
 
 class Transport:
