@@ -22,6 +22,7 @@ import aiortc.sdp
 
 from cloudlink.errors import InvalidRequestError, RtpError
 from cloudlink.rtc import _aiortc_internals as internals
+from cloudlink.rtc.impairment import Impairment
 
 __all__ = ["Transport", "TransportParameters", "connect_pair"]
 
@@ -125,6 +126,9 @@ class Transport:
         self.bytes_sent = 0
         self.packets_received = 0
         self.bytes_received = 0
+        # A simulated lossy path on either side (tests, benchmarks, the demo).
+        self.uplink: Impairment | None = None
+        self.downlink: Impairment | None = None
 
     @property
     def dtls(self) -> aiortc.RTCDtlsTransport:
@@ -175,6 +179,12 @@ class Transport:
         """Sends one RTP packet or RTCP compound, SRTP-protected. A packet
         sent before connect or after close, or one SRTP cannot protect, is
         dropped, counted in ``packets_not_sent`` and logged at debug."""
+        if self.uplink is not None:
+            await self.uplink.send(packet, self._send_now)
+        else:
+            await self._send_now(packet)
+
+    async def _send_now(self, packet: bytes) -> None:
         try:
             await internals.send_srtp(self._dtls, packet)
         except (ConnectionError, RtpError) as error:
@@ -193,12 +203,24 @@ class Transport:
         await self._ice.stop()
 
     def _rtp(self, data: bytes) -> None:
+        if self.downlink is not None:
+            self.downlink.deliver(data, self._rtp_now)
+        else:
+            self._rtp_now(data)
+
+    def _rtp_now(self, data: bytes) -> None:
         self.packets_received += 1
         self.bytes_received += len(data)
         if self._on_rtp is not None:
             self._on_rtp(data)
 
     def _rtcp(self, data: bytes) -> None:
+        if self.downlink is not None:
+            self.downlink.deliver(data, self._rtcp_now)
+        else:
+            self._rtcp_now(data)
+
+    def _rtcp_now(self, data: bytes) -> None:
         self.packets_received += 1
         self.bytes_received += len(data)
         if self._on_rtcp is not None:
