@@ -1,4 +1,4 @@
-"""``cloudlink demo``: an offline call through the engine.
+"""``cloudlink audio call``: an offline call through the engine.
 
 Two or three of the committed speakers take turns; each speaker's audio goes
 through its own send pipeline, a simulated lossy and jittery network and a
@@ -39,18 +39,18 @@ _DESCRIPTION: Final = (
 _RATE_HZ: Final = 16000
 # Playout after the last turn, so its end is heard too.
 _TAIL_S: Final = 0.5
-# Longest call the demo runs, and the mean loss run of its bursty loss
+# Longest call the command runs, and the mean loss run of its bursty loss
 # (in packets: a Gilbert-Elliott path as cloudlink.media.network_sim models).
 _MAX_DURATION_S: Final = 600.0
 _BURST_PACKETS: Final = 3.0
 # The listener's audio unless --out says otherwise (out/ is git-ignored).
-_DEFAULT_OUT: Final = Path("out") / "demo-call.wav"
+_DEFAULT_OUT: Final = Path("out") / "audio-call.wav"
 
 
 def register(subparsers: Any) -> None:
-    """Adds the ``demo`` command."""
+    """Adds the ``audio call`` command."""
     parser: argparse.ArgumentParser = subparsers.add_parser(
-        "demo",
+        "call",
         help="an offline call over a simulated lossy network, with its quality figures",
         description=_DESCRIPTION,
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
