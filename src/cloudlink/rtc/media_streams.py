@@ -119,10 +119,16 @@ class AudioSendStream:
 
 class AudioReceiveStream:
     """One incoming Opus stream of ``session`` (RED too when the pipeline
-    has a RED payload type)."""
+    has a RED payload type); ``ssrc`` None takes the first that arrives
+    with one of ``payload_types``."""
 
     def __init__(
-        self, session: RtpSession, pipeline: ReceivePipeline, *, payload_types: Iterable[int]
+        self,
+        session: RtpSession,
+        pipeline: ReceivePipeline,
+        *,
+        payload_types: Iterable[int],
+        ssrc: int | None = None,
     ) -> None:
         self.session = session
         self.pipeline = pipeline
@@ -131,6 +137,7 @@ class AudioReceiveStream:
             clock_rate_hz=OPUS_CLOCK_HZ,
             payload_types=list(payload_types),
             on_payload=self._on_payload,
+            ssrc=ssrc,
         )
 
     def _on_payload(self, payload: RtpPayload, arrival_ms: float) -> None:
@@ -229,9 +236,12 @@ class VideoSendStream:
 
 
 class VideoReceiveStream:
-    """One incoming VP8 stream of ``session``."""
+    """One incoming VP8 stream of ``session`` (``ssrc`` None: the first
+    that arrives with the pipeline's payload type)."""
 
-    def __init__(self, session: RtpSession, pipeline: VideoReceivePipeline) -> None:
+    def __init__(
+        self, session: RtpSession, pipeline: VideoReceivePipeline, *, ssrc: int | None = None
+    ) -> None:
         self.session = session
         self.pipeline = pipeline
         self.receiver = session.add_receiver(
@@ -239,6 +249,7 @@ class VideoReceiveStream:
             clock_rate_hz=VIDEO_CLOCK_HZ,
             payload_types=[pipeline.payload_type],
             on_payload=self._on_payload,
+            ssrc=ssrc,
         )
 
     def _on_payload(self, payload: RtpPayload, arrival_ms: float) -> None:
