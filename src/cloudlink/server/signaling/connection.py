@@ -68,6 +68,7 @@ class Connection:
         self._queue: asyncio.Queue[str | None] = asyncio.Queue(_SEND_QUEUE_MESSAGES)
         self._writer = asyncio.create_task(self._write())
         self._close_task: asyncio.Task[None] | None = None
+        self._writer_stopping = False
 
     @property
     def account_id(self) -> int | None:
@@ -119,8 +120,9 @@ class Connection:
 
     async def close(self, code: int) -> None:
         """Flushes what is queued, then closes the socket with ``code``."""
-        if not self.closing:
-            self.closing = True
+        self.closing = True
+        if not self._writer_stopping:
+            self._writer_stopping = True
             try:
                 self._queue.put_nowait(None)
             except asyncio.QueueFull:
