@@ -265,8 +265,10 @@ class Meeting:
         self.audio = track
         track.muted = muted
         track.start()
-        if self.me is None or self.me.audio_muted != muted:
-            await self.mute_audio(muted)
+        # Publishing unmutes on the server (docs/signaling.md).
+        self._set_me(audio_muted=False)
+        if muted:
+            await self.mute_audio(True)
         return track
 
     async def publish_video(
@@ -296,8 +298,10 @@ class Meeting:
         self.video[kind] = track
         track.muted = muted and kind == "camera"
         track.start()
-        if kind == "camera" and (self.me is None or self.me.video_muted != muted):
-            await self.mute_video(muted)
+        if kind == "camera":
+            self._set_me(video_muted=False)
+            if muted:
+                await self.mute_video(True)
         return track
 
     async def _publish(self, track: LocalAudioTrack | LocalVideoTrack, session: RtpSession) -> None:
