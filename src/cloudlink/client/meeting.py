@@ -132,6 +132,8 @@ class Meeting:
         self._event_task: asyncio.Task[None] | None = None
         self._watchdog: asyncio.Task[None] | None = None
         self._admitted: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+        # Read by _join only while waiting; a removal at any other time is not an error.
+        self._admitted.add_done_callback(lambda f: f.cancelled() or f.exception())
         self._reporter: QualityReporter | None = None
         self._muted_before_hold: bool | None = None
         self._restart_lock = asyncio.Lock()
@@ -435,6 +437,9 @@ class Meeting:
                 info,
                 on_frame=lambda frame: self._render_video(track.participant_id, track.kind, frame),
             )
+        owner = self.participants.get(track.participant_id)
+        if isinstance(remote, RemoteAudioTrack) and owner is not None:
+            remote.muted = owner.audio_muted
         if track_id not in self.tracks:
             # Unpublished while the subscription was on its way.
             await remote.close()
@@ -639,6 +644,11 @@ class Meeting:
             self.participants[participant.participant_id] = participant
             if participant.participant_id == self.participant_id:
                 self.me = participant
+            for remote in self.remote.values():
+                if remote.participant_id == participant.participant_id and isinstance(
+                    remote, RemoteAudioTrack
+                ):
+                    remote.muted = participant.audio_muted
             emit(
                 MeetingEvent(
                     kind, participant=participant, participant_id=participant.participant_id
