@@ -164,10 +164,18 @@ async def test_published_audio_and_camera_reach_the_subscriber_decoded(world: Wo
     try:
         audio_ssrc, camera_ssrc = await _subscribe_to_ada(host, ada, sender)
         await sender.send(1.5)
+        _assert_received(receiver, audio_ssrc, camera_ssrc)
+
+        # Muted audio is no longer forwarded; the camera still is.
+        await ada.ok("mute", kind="audio", muted=True)
+        packets_before = receiver.audio.stats()["packetsReceived"]
+        frames_before = len(receiver.frame_numbers)
+        await sender.send(0.5)
+        assert receiver.audio.stats()["packetsReceived"] == packets_before
+        assert len(receiver.frame_numbers) > frames_before
     finally:
         await receiver.close()
         await sender.close()
-    _assert_received(receiver, audio_ssrc, camera_ssrc)
 
     # Leaving closes the SFU's side; the host hears of it.
     await ada.ok("leave")

@@ -13,6 +13,7 @@ import secrets
 from dataclasses import dataclass, field
 from typing import Any, Final
 
+from cloudlink import _native
 from cloudlink.errors import ConflictError, NotFoundError
 from cloudlink.server.signaling.connection import Connection
 from cloudlink.server.signaling.media_link import MediaLink
@@ -323,8 +324,20 @@ class LiveMeeting:
         if kind == "audio":
             participant.audio_muted = muted
         else:
-            participant.video_muted = muted
+            was_muted, participant.video_muted = participant.video_muted, muted
+            camera = participant.tracks.get(TrackKind.CAMERA)
+            if was_muted and not muted and camera is not None:
+                # Subscribers missed the frames in between: start them again on a keyframe.
+                self._request_keyframe(participant, camera)
         self.updated(participant)
+
+    def _request_keyframe(self, participant: LiveParticipant, track: LiveTrack) -> None:
+        """A PLI to the publisher (RFC 4585 section 6.3.1)."""
+        publisher = self.room.participants.get(participant.participant_id)
+        if publisher is None or participant.link is None:
+            return
+        pli = _native.RtcpPli(sender_ssrc=publisher.rtcp_ssrc, media_ssrc=track.ssrc)
+        participant.link.send_rtcp(_native.serialize_rtcp([pli]))
 
     # --- the data path ---
 
