@@ -37,6 +37,7 @@ _log = logging.getLogger(__name__)
 _SHUTDOWN_TIMEOUT_S: Final = 10.0
 
 
+# TODO(#5): live state is per process; several server nodes would each hold their own meetings
 class SignalingHub:
     """The sockets, live meetings and calls of one server process."""
 

@@ -107,6 +107,7 @@ class MediaLink:
         except asyncio.CancelledError:
             raise
         except Exception as error:
+            # TODO(#5): the client is not told; it sees no media and must send restart-ice itself
             self.connect_failures += 1
             _log.warning("participant transport failed: %s", error)
             self._pending = None

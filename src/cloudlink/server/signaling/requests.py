@@ -187,6 +187,7 @@ async def _join(hub: SignalingHub, connection: Connection, request: Request) -> 
             context.meeting_password_limiter.reset(key)
 
     # Step 2: the attendance record (lock, waiting room, role).
+    # TODO(#5): the role is read once; co-hosts named mid-meeting act as attendees until they rejoin
     def work(session: Session) -> tuple[str, bool, int, str, str, str]:
         meeting, row = attendance.join(
             session, principal, code, password_ok=password_ok, ip_prefix=connection.ip_prefix
@@ -336,6 +337,7 @@ async def _remove(hub: SignalingHub, connection: Connection, request: Request) -
         raise InvalidRequestError("send leave to leave", code="invalid_message")
     if target.role == "host" and host.role != "host":
         raise PermissionDeniedError("the host cannot be removed", code="meeting_role_required")
+    # TODO(#5): no ban list; a removed participant may join again at once
     target.connection.send({"type": "removed", "reason": "removed_by_host"})
     await hub.leave(target, reason="removed_by_host")
     return {}
