@@ -134,6 +134,7 @@ class SignalingHub:
                 organisation_id=organisation_id, code=code, topic=topic, locked=locked
             )
             self.meetings[(organisation_id, code)] = meeting
+        # TODO(#5): REST changes (lock, topic) reach a live meeting only here, unannounced
         meeting.topic, meeting.locked = topic, locked
         return meeting
 

@@ -30,6 +30,7 @@ from cloudlink.meetings import attendance, scheduling
 from cloudlink.meetings.join_link import parse_join_link
 from cloudlink.rtc.transport import TransportParameters
 from cloudlink.server.signaling.connection import CLOSE_TOO_LARGE, Connection
+from cloudlink.server.signaling.direct_calls import DirectCall
 from cloudlink.server.signaling.hub import SignalingHub
 from cloudlink.server.signaling.live_meeting import LiveParticipant
 from cloudlink.server.signaling.messages import (
@@ -94,7 +95,7 @@ async def handle_text(hub: SignalingHub, connection: Connection, text: str) -> N
         return
     try:
         if request.type not in REQUEST_TYPES:
-            check_fields(request)
+            check_fields(request)  # raises unknown_type
         if connection.principal is None and request.type not in _BEFORE_HELLO:
             raise AuthenticationError("send hello first", code="not_authenticated")
         check_fields(request)
@@ -398,7 +399,7 @@ async def _call(hub: SignalingHub, connection: Connection, request: Request) -> 
     return {"call_id": call.call_id}
 
 
-def _callee_call(hub: SignalingHub, connection: Connection, call_id: str) -> Any:
+def _callee_call(hub: SignalingHub, connection: Connection, call_id: str) -> DirectCall:
     call = hub.calls.get(call_id)
     if call.callee_account_id != connection.account_id:
         raise NotFoundError("no such call to you", code="not_found")

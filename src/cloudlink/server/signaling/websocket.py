@@ -62,6 +62,7 @@ async def _signaling(request: web.Request) -> web.WebSocketResponse:
         window_s=settings.signaling_rate_window_s,
     )
     hub.connections.add(connection)
+    # TODO(#5): a socket that never sends hello stays open; nothing bounds unauthenticated sockets
     try:
         async for message in ws:
             if message.type is WSMsgType.TEXT:
