@@ -53,6 +53,7 @@ class SubscriptionRecord:
     sfu: Subscription
 
     def view(self) -> dict[str, Any]:
+        """The ``subscription`` of the subscribe answer."""
         kind = self.sfu.kind
         view: dict[str, Any] = {
             "subscription_id": self.subscription_id,
@@ -92,6 +93,7 @@ class LiveParticipant:
 
     @property
     def admitted(self) -> bool:
+        """Out of the waiting room."""
         return self.state == "admitted"
 
     def muted(self, kind: TrackKind) -> bool:
@@ -101,6 +103,7 @@ class LiveParticipant:
         return kind is TrackKind.CAMERA and self.video_muted
 
     def view(self) -> dict[str, Any]:
+        """The ``participant`` of the join answer and the events."""
         return {
             "participant_id": self.participant_id,
             "account_id": self.account_id,
@@ -128,9 +131,11 @@ class LiveMeeting:
     # --- views and events ---
 
     def view(self) -> dict[str, Any]:
+        """The ``meeting`` of the join answer and ``meeting-updated``."""
         return {"meeting_code": self.code, "topic": self.topic, "locked": self.locked}
 
     def track_view(self, track: LiveTrack) -> dict[str, Any]:
+        """The ``track`` of the publish answer and ``track-published``."""
         owner = self.participants.get(track.participant_id)
         return {
             "track_id": track.track_id,
@@ -140,9 +145,11 @@ class LiveMeeting:
         }
 
     def admitted(self) -> list[LiveParticipant]:
+        """The participants in the meeting proper, in joining order."""
         return [p for p in self.participants.values() if p.admitted]
 
     def waiting(self) -> list[LiveParticipant]:
+        """The participants in the waiting room, in joining order."""
         return [p for p in self.participants.values() if not p.admitted]
 
     def welcome(self, participant: LiveParticipant) -> dict[str, Any]:
@@ -165,6 +172,7 @@ class LiveMeeting:
                 participant.connection.send(event)
 
     def updated(self, participant: LiveParticipant) -> None:
+        """Tells everyone a participant's state changed."""
         self.broadcast({"type": "participant-updated", "participant": participant.view()})
 
     def waiting_room_changed(self) -> None:
@@ -294,6 +302,7 @@ class LiveMeeting:
         self.broadcast({"type": "track-unpublished", "track_id": track.track_id}, skip=participant)
 
     def own_track(self, participant: LiveParticipant, track_id: str) -> LiveTrack:
+        """A track ``participant`` publishes; NotFoundError otherwise."""
         track = self.tracks.get(track_id)
         if track is None or track.participant_id != participant.participant_id:
             raise NotFoundError("no such track of yours", code="not_found")
@@ -314,6 +323,7 @@ class LiveMeeting:
         return record
 
     def unsubscribe(self, participant: LiveParticipant, subscription_id: str) -> None:
+        """Ends one of ``participant``'s subscriptions; NotFoundError when unknown."""
         record = participant.subscriptions.pop(subscription_id, None)
         if record is None:
             raise NotFoundError("no such subscription", code="not_found")

@@ -62,9 +62,11 @@ class MediaLink:
     # --- DatagramTransport ---
 
     def send_rtp(self, data: bytes) -> None:
+        """Queues one RTP packet for the participant (never blocks)."""
         self._enqueue(data)
 
     def send_rtcp(self, data: bytes) -> None:
+        """Queues one RTCP compound for the participant (never blocks)."""
         self._enqueue(data)
 
     def _enqueue(self, data: bytes) -> None:
