@@ -123,16 +123,16 @@ class Sender:
         await self.transport.close()
 
 
-async def _meeting_of_two(world: World) -> tuple[Peer, Peer]:
-    """The host and Ada in one meeting: (host, ada)."""
+async def _meeting_of_two(world: World) -> tuple[Peer, Peer, str]:
+    """The host and Ada in one meeting: (host, ada, Ada's participant id)."""
     device = "admin-laptop"
     host_token = await world.api.login("acme", "admin", device=device)
     host = await world.signed_in(host_token, device)
     _, _, ada = await world.person("ada")
     code = await world.meeting(host_token)
     await host.ok("join", meeting=code)
-    await ada.ok("join", meeting=code)
-    return host, ada
+    ada_id: str = (await ada.ok("join", meeting=code))["participant"]["participant_id"]
+    return host, ada, ada_id
 
 
 async def _subscribe_to_ada(host: Peer, ada: Peer, sender: Sender) -> tuple[int, int]:
@@ -158,16 +158,26 @@ def _assert_received(receiver: Receiver, audio_ssrc: int, camera_ssrc: int) -> N
 
 
 async def test_published_audio_and_camera_reach_the_subscriber_decoded(world: World) -> None:
-    host, ada = await _meeting_of_two(world)
+    host, ada, ada_id = await _meeting_of_two(world)
     ada_transport, host_transport = await asyncio.gather(_connect(ada), _connect(host))
     sender, receiver = Sender(ada_transport), Receiver(host_transport)
     try:
         audio_ssrc, camera_ssrc = await _subscribe_to_ada(host, ada, sender)
         await sender.send(1.5)
+        _assert_received(receiver, audio_ssrc, camera_ssrc)
+        # The room heard Ada's audio levels (RFC 6464) and named her the speaker.
+        await host.event("active-speaker", participant_id=ada_id)
+
+        # Muted audio is no longer forwarded; the camera still is.
+        await ada.ok("mute", kind="audio", muted=True)
+        packets_before = receiver.audio.stats()["packetsReceived"]
+        frames_before = len(receiver.frame_numbers)
+        await sender.send(0.5)
+        assert receiver.audio.stats()["packetsReceived"] == packets_before
+        assert len(receiver.frame_numbers) > frames_before
     finally:
         await receiver.close()
         await sender.close()
-    _assert_received(receiver, audio_ssrc, camera_ssrc)
 
     # Leaving closes the SFU's side; the host hears of it.
     await ada.ok("leave")
@@ -175,7 +185,7 @@ async def test_published_audio_and_camera_reach_the_subscriber_decoded(world: Wo
 
 
 async def test_restart_ice_moves_the_media_to_a_new_transport(world: World) -> None:
-    host, ada = await _meeting_of_two(world)
+    host, ada, _ = await _meeting_of_two(world)
     ada_transport, host_transport = await asyncio.gather(_connect(ada), _connect(host))
     sender, receiver = Sender(ada_transport), Receiver(host_transport)
     renewed: Receiver | None = None
