@@ -474,6 +474,8 @@ class Meeting:
             raise ConfigError("render audio with render_audio")
         self._video_renderers.setdefault((participant_id, kind), []).append(renderer)
 
+    # TODO(#5): each remote participant is rendered on its own: no mix to one device and no
+    # echo canceller fed with what is played, so a loudspeaker user echoes back.
     def _render_audio(self, participant_id: str, frame: AudioFrame) -> None:
         for renderer in self._audio_renderers.get(participant_id, ()):
             _call(renderer.write if isinstance(renderer, AudioSink) else renderer, frame)
