@@ -21,6 +21,7 @@ from _client_world import (  # noqa: F401
 )
 
 from cloudlink.client import MeetingEvent, RemoteAudioTrack
+from cloudlink.client.live_pattern import live_test_pattern
 from cloudlink.errors import ConfigError, SignalingError
 from cloudlink.media.frame import AudioFrame
 from cloudlink.media.synthetic import ToneSource
@@ -283,6 +284,35 @@ async def test_join_waits_in_the_waiting_room_until_admitted(server: EmbeddedSer
         assert guest.me is not None and guest.me.state == "admitted"
         assert chair.participant_id in guest.participants
         assert guest.transport.connected
+    finally:
+        await host.close()
+        await ada.close()
+
+
+async def test_one_screen_share_at_a_time(server: EmbeddedServer) -> None:
+    host, ada = await sign_in(server, "host"), await sign_in(server, "ada")
+    try:
+        info = await host.create_meeting("Screens")
+        viewer = await host.join(info.code, **QUIET)
+        presenter = await ada.join(info.code, **QUIET)
+        shown = Received()
+        shown.attach(viewer)
+        await presenter.publish_video(
+            live_test_pattern(width_px=320, height_px=240, duration_s=5.0), kind="screen"
+        )
+        published = await viewer.wait_for("track-published", timeout_s=WAIT_S)
+        assert published.track is not None and published.track.kind == "screen"
+        await until(lambda: len(shown.seen(presenter.participant_id)) >= 3)
+
+        with pytest.raises(SignalingError) as refused:
+            await viewer.publish_video(live_test_pattern(duration_s=1.0), kind="screen")
+        assert refused.value.code == "screen_share_busy"
+        assert "screen" not in viewer.video
+
+        await presenter.unpublish("screen")
+        await viewer.wait_for("track-unpublished", timeout_s=WAIT_S)
+        await viewer.publish_video(live_test_pattern(duration_s=1.0), kind="screen")
+        assert "screen" in viewer.video
     finally:
         await host.close()
         await ada.close()
