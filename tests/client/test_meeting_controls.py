@@ -252,6 +252,9 @@ async def test_events_reach_callbacks_and_bad_calls_change_nothing(
             await guest.unpublish("audio")
         with pytest.raises(ConfigError):
             await guest.publish_video([], kind="camera")
+        with pytest.raises(ConfigError, match="48000 Hz"):
+            await guest.publish_audio(ToneSource(sample_rate_hz=48000))
+        assert guest.audio is None
         await guest.publish_audio(ToneSource(frequency_hz=500.0, sample_rate_hz=RATE_HZ))
         with pytest.raises(ConfigError):
             await guest.publish_audio(ToneSource(frequency_hz=500.0, sample_rate_hz=RATE_HZ))
@@ -264,6 +267,8 @@ async def test_events_reach_callbacks_and_bad_calls_change_nothing(
         assert ada.meeting is None
         with pytest.raises(ConfigError):
             await guest.publish_audio(ToneSource(frequency_hz=500.0, sample_rate_hz=RATE_HZ))
+        with pytest.raises(ConfigError, match="has been left"):
+            await guest.send_chat("anyone?")
         await chair.wait_for("participant-left", timeout_s=WAIT_S)
     finally:
         await host.close()

@@ -136,8 +136,8 @@ class LocalAudioTrack:
         return stats
 
     def _reopenable(self) -> bool:
-        # An iterator is its own iterable: it cannot be opened again.
-        return callable(self._source) or iter(self._source) is not self._source
+        # An iterator (a generator among them) cannot be opened again.
+        return not isinstance(self._source, Iterator)
 
     def _open(self) -> Iterator[AudioFrame]:
         source = self._source

@@ -150,6 +150,10 @@ class Meeting:
         self._event_task = asyncio.get_running_loop().create_task(self._handle_events())
         try:
             answer = await self._signaling.request("join", fields)
+        except BaseException:
+            await self._teardown(reason="join_refused", send_leave=False)
+            raise
+        try:
             self._apply_join(answer)
             if self.me is not None and self.me.state == "waiting":
                 logger.info("in the waiting room")
@@ -338,14 +342,14 @@ class Meeting:
 
     async def mute_audio(self, muted: bool = True) -> None:
         """Mutes (silence is sent, the SFU stops forwarding) or unmutes this client's audio."""
-        await self._signaling.request("mute", {"kind": "audio", "muted": muted})
+        await self._request("mute", {"kind": "audio", "muted": muted})
         if self.audio is not None:
             self.audio.muted = muted
         self._set_me(audio_muted=muted)
 
     async def mute_video(self, muted: bool = True) -> None:
         """Mutes (frames dropped) or unmutes this client's camera."""
-        await self._signaling.request("mute", {"kind": "video", "muted": muted})
+        await self._request("mute", {"kind": "video", "muted": muted})
         camera = self.video.get("camera")
         if camera is not None:
             camera.set_muted(muted)
@@ -373,7 +377,7 @@ class Meeting:
 
     async def raise_hand(self, raised: bool = True) -> None:
         """Raises (or lowers) this client's hand."""
-        await self._signaling.request("raise-hand", {"raised": raised})
+        await self._request("raise-hand", {"raised": raised})
         self._set_me(hand_raised=raised)
 
     async def send_chat(self, text: str, *, to: str | None = None) -> None:
@@ -383,29 +387,29 @@ class Meeting:
         fields: dict[str, Any] = {"text": text}
         if to is not None:
             fields["to"] = to
-        await self._signaling.request("chat", fields)
+        await self._request("chat", fields)
 
     # --- host controls ---
 
     async def mute_all(self) -> None:
         """Host: mutes everyone else's audio (they may unmute themselves)."""
-        await self._signaling.request("mute-all")
+        await self._request("mute-all")
 
     async def mute_participant(self, participant_id: str) -> None:
         """Host: mutes one participant's audio."""
-        await self._signaling.request("mute-participant", {"participant_id": participant_id})
+        await self._request("mute-participant", {"participant_id": participant_id})
 
     async def remove(self, participant_id: str) -> None:
         """Host: removes a participant from the meeting."""
-        await self._signaling.request("remove", {"participant_id": participant_id})
+        await self._request("remove", {"participant_id": participant_id})
 
     async def lock(self, locked: bool = True) -> None:
         """Host: locks (no new attendee may join) or unlocks the meeting."""
-        await self._signaling.request("lock", {"locked": locked})
+        await self._request("lock", {"locked": locked})
 
     async def admit(self, participant_id: str) -> None:
         """Host: admits a participant from the waiting room."""
-        await self._signaling.request("admit", {"participant_id": participant_id})
+        await self._request("admit", {"participant_id": participant_id})
 
     # --- receiving ---
 
@@ -742,6 +746,11 @@ class Meeting:
         if self.me is not None:
             self.me = dataclasses.replace(self.me, **changes)
             self.participants[self.me.participant_id] = self.me
+
+    async def _request(self, message_type: str, fields: dict[str, Any] | None = None) -> None:
+        if self.closed:
+            raise ConfigError("this meeting has been left")
+        await self._signaling.request(message_type, fields)
 
     def _require_session(self) -> RtpSession:
         if self.closed:
