@@ -21,7 +21,8 @@ from _client_world import (  # noqa: F401
 )
 
 from cloudlink.client import MeetingEvent, RemoteAudioTrack
-from cloudlink.client.live_pattern import live_test_pattern
+from cloudlink.client.live_pattern import live_test_pattern, read_live_pattern
+from cloudlink.client.meeting import ACTIVE_SPEAKER
 from cloudlink.errors import ConfigError, SignalingError
 from cloudlink.media.frame import AudioFrame
 from cloudlink.media.synthetic import ToneSource
@@ -318,6 +319,36 @@ async def test_one_screen_share_at_a_time(server: EmbeddedServer) -> None:
         await viewer.wait_for("track-unpublished", timeout_s=WAIT_S)
         await viewer.publish_video(live_test_pattern(duration_s=1.0), kind="screen")
         assert "screen" in viewer.video
+    finally:
+        await host.close()
+        await ada.close()
+
+
+async def test_the_active_speakers_camera(server: EmbeddedServer) -> None:
+    host, ada = await sign_in(server, "host"), await sign_in(server, "ada")
+    try:
+        info = await host.create_meeting("Speaker view")
+        viewer = await host.join(info.code, auto_subscribe=(), **QUIET)
+        speaker = await ada.join(info.code, **QUIET)
+        await speaker.publish_audio(ToneSource(frequency_hz=300.0, sample_rate_hz=RATE_HZ))
+        await speaker.publish_video(live_test_pattern(width_px=320, height_px=240, duration_s=5.0))
+        spoke = await viewer.wait_for("active-speaker", timeout_s=WAIT_S)
+        assert spoke.participant_id == speaker.participant_id
+        frames: list[int] = []
+        viewer.render_video(
+            ACTIVE_SPEAKER,
+            lambda frame: (
+                frames.append(reading.frame_number)
+                if (reading := read_live_pattern(frame))
+                else None
+            ),
+        )
+        await viewer.subscribe_active_speaker()
+        await until(lambda: len(frames) >= 5)
+        assert frames == sorted(frames)
+        assert set(viewer.stats()["inbound"]) == {ACTIVE_SPEAKER}
+        await viewer.unsubscribe(ACTIVE_SPEAKER)
+        assert not viewer.remote
     finally:
         await host.close()
         await ada.close()

@@ -46,7 +46,7 @@ from cloudlink.rtc.transport import TransportParameters
 if TYPE_CHECKING:
     from cloudlink.client.rest_client import RestClient
 
-__all__ = ["AudioRenderer", "Meeting", "MeetingOptions", "VideoRenderer"]
+__all__ = ["ACTIVE_SPEAKER", "AudioRenderer", "Meeting", "MeetingOptions", "VideoRenderer"]
 
 logger = logging.getLogger(__name__)
 
@@ -56,6 +56,9 @@ _MAX_CHAT_CHARS: Final = 4000
 # between two failed ICE restarts.
 _WATCHDOG_PERIOD_S: Final = 1.0
 _MAX_RESTART_BACKOFF_S: Final = 10.0
+
+# The participant id the active-speaker video is rendered and reported under.
+ACTIVE_SPEAKER: Final = "active-speaker"
 
 AudioRenderer = AudioSink | Callable[[AudioFrame], None]
 VideoRenderer = VideoSink | Callable[[VideoFrame], None]
@@ -451,6 +454,33 @@ class Meeting:
         self.remote[track_id] = remote
         remote.start()
         self.events.emit(MeetingEvent("track-subscribed", track=track))
+        return remote
+
+    async def subscribe_active_speaker(self) -> RemoteVideoTrack:
+        """A video stream showing whoever speaks (never this client), the
+        SFU switching sources at keyframes; rendered under the participant
+        id :data:`ACTIVE_SPEAKER` (``render_video(ACTIVE_SPEAKER, sink)``,
+        ``on_video``), unsubscribed with ``unsubscribe(ACTIVE_SPEAKER)``."""
+        session = self._require_session()
+        existing = self.remote.get(ACTIVE_SPEAKER)
+        if isinstance(existing, RemoteVideoTrack):
+            return existing
+        if self.closed:
+            raise ConfigError("this meeting has been left")
+        answer = await self._signaling.request("subscribe", {"active_speaker": True})
+        info = SubscriptionInfo.from_json(answer.get("subscription"))
+        slot = Track(
+            track_id=ACTIVE_SPEAKER, participant_id=ACTIVE_SPEAKER, kind="camera", muted=False
+        )
+        remote = RemoteVideoTrack(
+            session,
+            slot,
+            info,
+            on_frame=lambda frame: self._render_video(ACTIVE_SPEAKER, "camera", frame),
+        )
+        self.remote[ACTIVE_SPEAKER] = remote
+        remote.start()
+        self.events.emit(MeetingEvent("track-subscribed", track=slot))
         return remote
 
     async def unsubscribe(self, track_id: str) -> None:
