@@ -64,35 +64,32 @@ AudioRenderer = AudioSink | Callable[[AudioFrame], None]
 VideoRenderer = VideoSink | Callable[[VideoFrame], None]
 
 
+@dataclasses.dataclass(frozen=True, kw_only=True)
 class MeetingOptions:
     """How a client takes part in a meeting (keyword arguments of
-    :meth:`Client.join`)."""
+    :meth:`Client.join`): the Opus rate of what it sends and plays, the
+    kinds it subscribes to by itself, the telemetry period (None: no
+    reports), the RTCP period, simulated network paths, whether the
+    transport restarts by itself, and whether a 127.0.0.1 candidate is
+    offered."""
 
-    def __init__(
-        self,
-        *,
-        sample_rate_hz: int = 48000,
-        auto_subscribe: Collection[TrackKind] = TRACK_KINDS,
-        quality_report_interval_s: float | None = 30.0,
-        rtcp_interval_ms: float = 500.0,
-        uplink: NetworkConditions | None = None,
-        downlink: NetworkConditions | None = None,
-        auto_restart_ice: bool = True,
-        loopback: bool = True,
-    ) -> None:
-        unknown = set(auto_subscribe) - set(TRACK_KINDS)
+    sample_rate_hz: int = 48000
+    auto_subscribe: Collection[TrackKind] = TRACK_KINDS
+    quality_report_interval_s: float | None = 30.0
+    rtcp_interval_ms: float = 500.0
+    uplink: NetworkConditions | None = None
+    downlink: NetworkConditions | None = None
+    auto_restart_ice: bool = True
+    loopback: bool = True
+
+    def __post_init__(self) -> None:
+        unknown = set(self.auto_subscribe) - set(TRACK_KINDS)
         if unknown:
             raise ConfigError(f"auto_subscribe takes {TRACK_KINDS}, got {sorted(unknown)}")
-        if quality_report_interval_s is not None and not quality_report_interval_s > 0.0:
+        if self.quality_report_interval_s is not None and not self.quality_report_interval_s > 0.0:
             raise ConfigError("quality_report_interval_s must be positive or None")
-        self.sample_rate_hz = sample_rate_hz
-        self.auto_subscribe = frozenset(auto_subscribe)
-        self.quality_report_interval_s = quality_report_interval_s
-        self.rtcp_interval_ms = rtcp_interval_ms
-        self.uplink = uplink
-        self.downlink = downlink
-        self.auto_restart_ice = auto_restart_ice
-        self.loopback = loopback
+        if not self.rtcp_interval_ms > 0.0:
+            raise ConfigError("rtcp_interval_ms must be positive")
 
 
 class Meeting:
@@ -140,6 +137,7 @@ class Meeting:
         self._reporter: QualityReporter | None = None
         self._muted_before_hold: bool | None = None
         self._restart_lock = asyncio.Lock()
+        self._closing: asyncio.Task[None] | None = None
         self.closed = False
         self.close_reason: str | None = None
 
@@ -657,8 +655,11 @@ class Meeting:
 
     def _connection_lost(self, reason: str) -> None:
         """The signaling socket closed: the server has taken us out."""
-        if not self.closed:
-            asyncio.get_running_loop().create_task(self._teardown(reason=reason, send_leave=False))
+        if not self.closed and self._closing is None:
+            # Kept: the loop holds tasks only weakly.
+            self._closing = asyncio.get_running_loop().create_task(
+                self._teardown(reason=reason, send_leave=False)
+            )
 
     async def _handle_events(self) -> None:
         while True:
