@@ -352,3 +352,23 @@ async def test_the_active_speakers_camera(server: EmbeddedServer) -> None:
     finally:
         await host.close()
         await ada.close()
+
+
+async def test_a_source_that_ends_is_followed_by_silence(server: EmbeddedServer) -> None:
+    host, ada = await sign_in(server, "host"), await sign_in(server, "ada")
+    try:
+        info = await host.create_meeting("Short")
+        listener = await host.join(info.code, **QUIET)
+        talker = await ada.join(info.code, **QUIET)
+        heard = Received()
+        heard.attach(listener)
+        tone = list(itertools.islice(ToneSource(sample_rate_hz=RATE_HZ), 50))
+        track = await talker.publish_audio(iter(tone))
+        await until(lambda: rms(heard.heard(talker.participant_id)) > 1000.0)
+        await until(lambda: track.ended and track.silent_frames_sent > 30)
+        # What plays out after the tone is (close to) digital silence, not the tone concealed.
+        await until(lambda: rms(heard.heard(talker.participant_id)[-1600:]) < 10.0)
+        assert not track.held and not track.muted
+    finally:
+        await host.close()
+        await ada.close()
