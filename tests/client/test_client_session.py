@@ -5,6 +5,8 @@ the server ends takes the client out."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -146,3 +148,16 @@ async def test_signed_out_or_ended_by_the_server(quick_server: str) -> None:
     finally:
         await host.close()
         await ada.close()
+
+
+def test_the_sdk_stays_above_rtc_and_media() -> None:
+    # ARCHITECTURE.md: the client imports rtc and media, never the server or the SFU.
+    code = (
+        "import sys, cloudlink.client; "
+        "print(sorted(m for m in sys.modules"
+        " if m.startswith(('cloudlink.server', 'cloudlink.sfu'))))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip() == "[]"
