@@ -31,7 +31,7 @@ from typing import Final, Literal
 import aiortc
 import aiortc.sdp
 
-from cloudlink.errors import SessionDescriptionError
+from cloudlink.errors import ConfigError, SessionDescriptionError
 from cloudlink.rtc import header_extensions as ext
 from cloudlink.rtc.transport import TransportParameters
 
@@ -75,6 +75,9 @@ _MAX_ONE_BYTE_ID: Final = 14
 _VIDEO_FEEDBACK: Final = ("goog-remb", "transport-cc", "ccm fir", "nack", "nack pli")
 _AUDIO_FEEDBACK: Final = ("transport-cc",)
 _OPUS_FMTP: Final = "minptime=10;useinbandfec=1"
+_NUMBER: Final = re.compile(r"[0-9]{1,12}")
+# What our cname and msid may hold: a token that cannot break an SDP line.
+_TOKEN: Final = re.compile(r"[A-Za-z0-9+/=._\-]{1,64}")
 
 
 @dataclass(frozen=True)
@@ -208,7 +211,7 @@ def _split(sdp: str) -> tuple[_Section, list[_Section]]:
         kind, value = line[0], line[2:]
         if kind == "m":
             parts = value.split()
-            if len(parts) < 4 or not parts[1].isdigit() or int(parts[1]) > 65535:
+            if len(parts) < 4 or not _is_number(parts[1]) or int(parts[1]) > 65535:
                 raise SessionDescriptionError(f"line {number}: malformed m= line {value[:60]!r}")
             if parts[2] not in _PROFILES and parts[0] in ("audio", "video"):
                 raise SessionDescriptionError(f"line {number}: unsupported profile {parts[2]!r}")
@@ -220,6 +223,11 @@ def _split(sdp: str) -> tuple[_Section, list[_Section]]:
             name, _, attribute = value.partition(":")
             current.attributes.append((name, attribute))
     return session, sections
+
+
+def _is_number(text: str) -> bool:
+    # ASCII digits only: str.isdigit() takes "²", which int() refuses.
+    return _NUMBER.fullmatch(text) is not None
 
 
 def _mid(section: _Section) -> str:
@@ -300,18 +308,19 @@ def _media(section: _Section, *, live: bool) -> MediaSection:
     codecs: dict[int, str] = {}
     for value in section.values("rtpmap"):
         pt_text, _, encoding = value.partition(" ")
-        if not pt_text.isdigit() or int(pt_text) > 127 or pt_text not in section.formats:
+        if not _is_number(pt_text) or int(pt_text) > 127:
             raise SessionDescriptionError(f"malformed rtpmap {value[:60]!r} [mid:{mid}]")
-        codecs[int(pt_text)] = encoding.strip().lower()
+        if pt_text in section.formats:
+            codecs[int(pt_text)] = encoding.strip().lower()
     fmtp: dict[int, str] = {}
     for value in section.values("fmtp"):
         pt_text, _, parameters = value.partition(" ")
-        if pt_text.isdigit():
+        if _is_number(pt_text):
             fmtp[int(pt_text)] = parameters.strip()
     payload_type = red_payload_type = None
     wanted = "opus/48000/2" if section.kind == "audio" else "vp8/90000"
     for pt_text in section.formats:
-        pt = int(pt_text) if pt_text.isdigit() else -1
+        pt = int(pt_text) if _is_number(pt_text) else -1
         if codecs.get(pt) == wanted and payload_type is None:
             payload_type = pt
     if section.kind == "audio" and payload_type is not None:
@@ -326,7 +335,7 @@ def _media(section: _Section, *, live: bool) -> MediaSection:
     ssrcs: dict[int, str | None] = {}
     for value in section.values("ssrc"):
         id_text, _, attribute = value.partition(" ")
-        if not id_text.isdigit() or int(id_text) >= 1 << 32:
+        if not _is_number(id_text) or int(id_text) >= 1 << 32:
             raise SessionDescriptionError(f"malformed ssrc {value[:60]!r} [mid:{mid}]")
         name, _, cname = attribute.partition(":")
         ssrc = int(id_text)
@@ -336,7 +345,7 @@ def _media(section: _Section, *, live: bool) -> MediaSection:
     for value in section.values("ssrc-group"):
         semantics, *members = value.split()
         if semantics in ("FID", "FEC-FR"):
-            repair.update(int(m) for m in members[1:] if m.isdigit())
+            repair.update(int(m) for m in members[1:] if _is_number(m))
     media = [ssrc for ssrc in ssrcs if ssrc not in repair]
     return MediaSection(
         mid=mid,
@@ -356,7 +365,7 @@ def _extensions(section: _Section, mid: str) -> dict[str, int]:
     for value in section.values("extmap"):
         parts = value.split()
         id_text = parts[0].split("/")[0] if parts else ""
-        if len(parts) < 2 or not id_text.isdigit() or not 1 <= int(id_text) <= 255:
+        if len(parts) < 2 or not _is_number(id_text) or not 1 <= int(id_text) <= 255:
             raise SessionDescriptionError(f"malformed extmap {value[:80]!r} [mid:{mid}]")
         uri = parts[1]
         if uri == ext.AUDIO_LEVEL_URI and section.kind != "audio":
@@ -374,7 +383,10 @@ def _bundle_extensions(sections: Iterable[MediaSection]) -> ext.HeaderExtensionI
                 raise SessionDescriptionError(f"{uri} has two ids in one bundle")
     if len(set(ids.values())) != len(ids):
         raise SessionDescriptionError(f"one id names two extensions in one bundle: {ids}")
-    return ext.HeaderExtensionIds(**{_EXTENSIONS[uri]: id_ for uri, id_ in ids.items()})
+    # An extension the offer leaves out is off (id 0), whatever our defaults.
+    fields = dict.fromkeys(_EXTENSIONS.values(), 0)
+    fields.update({_EXTENSIONS[uri]: id_ for uri, id_ in ids.items()})
+    return ext.HeaderExtensionIds(**fields)
 
 
 def _check_setup(description: RemoteDescription) -> None:
@@ -421,6 +433,12 @@ def build_answer(
     unknown = set(sending) - {s.mid for s in offer.sections if s.accepted}
     if unknown:
         raise SessionDescriptionError(f"no accepted section for MIDs {sorted(unknown)}")
+    for name, token in (("cname", cname), ("stream_id", stream_id)):
+        if not _TOKEN.fullmatch(token):
+            raise ConfigError(f"{name} must be 1..64 letters, digits or +/=._-, got {token!r}")
+    ssrcs = list(sending.values())
+    if len(set(ssrcs)) != len(ssrcs) or not all(0 <= ssrc < 1 << 32 for ssrc in ssrcs):
+        raise ConfigError(f"sending SSRCs must be distinct 32-bit numbers, got {ssrcs}")
     accepted = [s.mid for s in offer.sections if s.accepted]
     lines = [
         "v=0",
@@ -496,8 +514,6 @@ def _accepted(
         lines.append(f"a=rtpmap:{pt} VP8/90000")
         lines += [f"a=rtcp-fb:{pt} {fb}" for fb in _VIDEO_FEEDBACK]
     if ssrc is not None:
-        if not 0 <= ssrc < 1 << 32:
-            raise SessionDescriptionError(f"an SSRC is 32 bits, got {ssrc}")
         lines += [f"a=ssrc:{ssrc} cname:{cname}", f"a=ssrc:{ssrc} msid:{stream_id} {track_id}"]
     if transport is not None:
         lines += ["a=candidate:" + aiortc.sdp.candidate_to_sdp(c) for c in transport.candidates]
