@@ -42,7 +42,7 @@ from cloudlink.rtc.media_streams import (
     VideoSendStream,
 )
 from cloudlink.rtc.rtp_session import RtpSession
-from cloudlink.rtc.session_description import build_answer, parse_offer
+from cloudlink.rtc.session_description import RemoteDescription, build_answer, parse_offer
 from cloudlink.rtc.transport import Transport, TransportParameters
 
 # The flags of shared/ANCHORS.md (Browser): fake devices, loopback ICE.
@@ -220,7 +220,7 @@ async def test_chromium_and_python_exchange_audio_and_video() -> None:
             await browser.close()
 
 
-async def _call(page: Page, offer: Any) -> None:
+async def _call(page: Page, offer: RemoteDescription) -> None:
     # Step 1: our side of the offer: transport, session on the offered
     # extension ids, the four streams on the offered payload types and SSRCs.
     audio, video = offer.accepted("audio")[0], offer.accepted("video")[0]

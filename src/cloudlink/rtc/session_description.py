@@ -57,8 +57,8 @@ _ICE_UFRAG: Final = re.compile(r"[A-Za-z0-9+/]{4,256}")
 _ICE_PWD: Final = re.compile(r"[A-Za-z0-9+/]{22,256}")
 _FINGERPRINT: Final = re.compile(r"([0-9A-Fa-f]{2}:){15,63}[0-9A-Fa-f]{2}")
 _HASHES: Final = frozenset({"sha-256", "sha-384", "sha-512"})
-# RFC 8843 section 9.1: a MID is a token of at most 16 characters in practice
-# (Chromium uses "0", "1", ...); RFC 8285 one-byte elements hold 16 bytes.
+# A MID is a token (RFC 5888 section 4; Chromium's are "0", "1", ...) that
+# must fit a one-byte extension element (RFC 8285): 16 bytes at most.
 _MID: Final = re.compile(r"[A-Za-z0-9_.\-]{1,16}")
 # The extensions we read or write, by URI, and the HeaderExtensionIds field
 # each maps to; audio level belongs to audio sections only.
