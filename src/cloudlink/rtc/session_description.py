@@ -283,6 +283,11 @@ def _transport(
     )
 
 
+# TODO(#5): no trickle ICE (RFC 8838): the offer must hold every candidate, so the page waits
+# for gathering to complete, which adds the browser's gathering time to a join.
+# TODO(#5): .local (mDNS) candidates, which a browser without camera or microphone permission
+# sends, go to aioice, which resolves them by multicast: untested, a receive-only browser may
+# not connect.
 def _candidate(line: str) -> aiortc.RTCIceCandidate | None:
     """An RTP-component UDP candidate; None for the others (RTCP, TCP),
     which a bundled, rtcp-muxed UDP transport does not use."""
@@ -332,6 +337,8 @@ def _media(section: _Section, *, live: bool) -> MediaSection:
 
     # Sources: a=ssrc:<id> <attribute>; FID (RTX) and FEC-FR groups name
     # the media SSRC first, the repair SSRC after.
+    # TODO(#5): no simulcast (a=rid, a=simulcast, ssrc-group SIM): a simulcasting browser's
+    # layers all land in ssrcs, and nothing tells the SFU which is which.
     ssrcs: dict[int, str | None] = {}
     for value in section.values("ssrc"):
         id_text, _, attribute = value.partition(" ")
@@ -415,6 +422,8 @@ _ANSWER_DIRECTION: Final[dict[tuple[str, bool], Direction]] = {
 }
 
 
+# TODO(#5): answers only, no build_offer: a stream the server adds later (a new participant
+# for a subscriber) needs the browser to offer again (a recvonly transceiver) to get its section.
 def build_answer(
     offer: RemoteDescription,
     *,
