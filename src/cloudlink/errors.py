@@ -20,6 +20,7 @@ __all__ = [
     "RateLimitedError",
     "RtpError",
     "ServiceError",
+    "SessionDescriptionError",
     "StoreError",
 ]
 
@@ -67,6 +68,12 @@ class InvalidRequestError(ServiceError, ValueError):
     """The request names a value the service cannot accept."""
 
     default_code = "invalid_request"
+
+
+class SessionDescriptionError(InvalidRequestError):
+    """An SDP offer or answer is malformed or asks for what we do not support."""
+
+    default_code = "invalid_sdp"
 
 
 class AuthenticationError(ServiceError, PermissionError):
