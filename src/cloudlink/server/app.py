@@ -2,7 +2,8 @@
 
 ``create_app`` migrates the database (Alembic, on every start), wires the
 services into a ServerContext and registers every endpoint of the API
-modules; a background task enforces the retention periods.
+modules and the signaling WebSocket; a background task enforces the
+retention periods.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from cloudlink.server.context import CONTEXT, ServerContext, ServerSettings
 from cloudlink.server.endpoint import Endpoint, json_body_limit_bytes, make_handler
 from cloudlink.server.error_responses import error_middleware
 from cloudlink.server.openapi import build_document
+from cloudlink.server.signaling import add_signaling
 from cloudlink.store.database import Database
 
 __all__ = ["API_MODULES", "all_endpoints", "create_app"]
@@ -95,6 +97,7 @@ def create_app(
     app.router.add_get("/api/health", health)
     app.router.add_get("/j/{meeting_code}", _join_page)
     add_console_routes(app)
+    add_signaling(app)
     if settings.purge_interval_s > 0:
         app.cleanup_ctx.append(_purge_task(context))
 

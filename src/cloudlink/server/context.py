@@ -25,6 +25,13 @@ class ServerSettings:
     purge_interval_s: float = 3600.0
     meeting_password_attempts: int = 5
     meeting_password_window_s: float = 15 * 60
+    # Signaling (docs/signaling.md): at most this many messages per socket in any window.
+    signaling_messages_per_window: int = 50
+    signaling_rate_window_s: float = 1.0
+    # How often open sockets' sessions and live meetings' status are checked again.
+    signaling_session_check_s: float = 30.0
+    # An unanswered direct call is cancelled after this long.
+    signaling_call_timeout_s: float = 30.0
 
 
 @dataclass(frozen=True, kw_only=True)
