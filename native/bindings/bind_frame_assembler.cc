@@ -96,6 +96,7 @@ py::dict Stats(const FrameAssembler& assembler) {
   d["packetsReceived"] = s.packets_received;
   d["packetsDuplicated"] = s.packets_duplicated;
   d["packetsMalformed"] = s.packets_malformed;
+  d["packetsPadding"] = s.packets_padding;
   d["packetsDiscarded"] = s.packets_discarded;  // W3C: late (or beyond the frame bound)
   d["packetsRecovered"] = assembler.nack_tracker().packets_recovered();
   d["packetsAbandoned"] = assembler.nack_tracker().packets_abandoned();

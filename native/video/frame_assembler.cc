@@ -27,6 +27,9 @@ constexpr int kTl0PicIdxModulus = 256;  // 8-bit TL0PICIDX
 // Payloads per frame at most: 2.4 MB at 1200 bytes each, several times a
 // 4K keyframe at conferencing rates; bounds what one timestamp can hold.
 constexpr size_t kMaxPacketsPerFrame = 2000;
+// Padding numbers kept while no frame goes out: a probe burst is a few
+// dozen packets; as many as kMaxDropout covers any gap still waited for.
+constexpr size_t kMaxPadding = static_cast<size_t>(kMaxDropout);
 
 bool InRange(double value, double low, double high) {
   return std::isfinite(value) && value >= low && value <= high;
@@ -91,6 +94,7 @@ void FrameAssembler::Reset() {
   first_sequence_.reset();
   last_timestamp_.reset();
   last_end_sequence_.reset();
+  padding_.clear();
   last_base_tl0_pic_idx_ = -1;
   layer_intact_.fill(false);
   highest_layer_seen_ = 0;
@@ -101,6 +105,18 @@ void FrameAssembler::Reset() {
 
 std::string FrameAssembler::Insert(const uint8_t* payload, size_t size, uint16_t sequence_number,
                                    uint32_t timestamp, bool marker, double arrival_time_ms) {
+  // A padding-only packet fills its place in the sequence, nothing more.
+  if (size == 0) {
+    const int64_t sequence = sequence_unwrapper_.Unwrap(sequence_number);
+    nack_.OnPacket(sequence_number, arrival_time_ms);
+    highest_sequence_ = std::max(highest_sequence_.value_or(sequence), sequence);
+    if (!first_sequence_) first_sequence_ = sequence;
+    if (!last_end_sequence_ || sequence > *last_end_sequence_) padding_.insert(sequence);
+    if (padding_.size() > kMaxPadding) padding_.erase(padding_.begin());
+    ++stats_.packets_padding;
+    return "";
+  }
+
   // Parse a copy that the stored packet will own.
   Packet packet;
   packet.bytes.assign(payload, payload + size);
@@ -163,6 +179,10 @@ std::string FrameAssembler::Insert(const uint8_t* payload, size_t size, uint16_t
   return "";
 }
 
+void FrameAssembler::ForgetPaddingThrough(int64_t sequence) {
+  padding_.erase(padding_.begin(), padding_.upper_bound(sequence));
+}
+
 int64_t FrameAssembler::EndBound(std::map<int64_t, PendingFrame>::const_iterator it) const {
   // One past the frame's last sequence number: after its marker, else up to
   // the next frame's first packet, else up to the newest packet seen.
@@ -191,6 +211,7 @@ FrameAssembler::Decision FrameAssembler::Decide(const PendingFrame& frame, int64
   end_bound = std::min(end_bound, first + kMaxDropout);
   for (int64_t s = low + 1; s < end_bound; ++s) {
     if (s >= first && frame.packets.count(s) != 0) continue;
+    if (padding_.count(s) != 0) continue;
     missing = true;
     // Numbers before the stream's first packet were never gaps to chase;
     // they may still come, reordered.
@@ -274,6 +295,7 @@ void FrameAssembler::Drop(std::map<int64_t, PendingFrame>::iterator it, int64_t 
   last_timestamp_ = it->first;
   last_end_sequence_ = end_bound - 1;
   frames_.erase(it);
+  ForgetPaddingThrough(*last_end_sequence_);
 }
 
 bool FrameAssembler::Release(std::map<int64_t, PendingFrame>::iterator it, AssembledFrame* out) {
@@ -310,6 +332,7 @@ bool FrameAssembler::Release(std::map<int64_t, PendingFrame>::iterator it, Assem
   last_timestamp_ = it->first;
   last_end_sequence_ = *frame.marker_sequence;
   frames_.erase(it);
+  ForgetPaddingThrough(*last_end_sequence_);
   return true;
 }
 

@@ -17,6 +17,7 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <unordered_set>
 #include <vector>
@@ -55,6 +56,7 @@ struct FrameAssemblerStats {
   int64_t packets_received = 0;  // accepted payloads, duplicates excluded
   int64_t packets_duplicated = 0;
   int64_t packets_malformed = 0;  // rejected by the VP8 payload parser
+  int64_t packets_padding = 0;    // empty payloads (RFC 3550 padding only)
   int64_t packets_discarded = 0;  // late (frame already out) or beyond kMaxPacketsPerFrame
   int64_t frames_received = 0;    // complete frames (W3C framesReceived)
   int64_t frames_released = 0;
@@ -77,6 +79,8 @@ class FrameAssembler {
 
   // Takes one VP8 RTP payload. Returns "" when it was stored, else why not
   // (malformed, duplicate, late); every case is counted, none is an error.
+  // An empty payload is a padding-only packet (a browser probing the path's
+  // bandwidth): its sequence number is no gap, and it belongs to no frame.
   std::string Insert(const uint8_t* payload, size_t size, uint16_t sequence_number,
                      uint32_t timestamp, bool marker, double arrival_time_ms);
 
@@ -151,6 +155,7 @@ class FrameAssembler {
   bool Release(std::map<int64_t, PendingFrame>::iterator it, AssembledFrame* out);
   int64_t EndBound(std::map<int64_t, PendingFrame>::const_iterator it) const;
   void UpdateKeyframeNeeded();
+  void ForgetPaddingThrough(int64_t sequence);
   // Drops every frame before the first complete keyframe after the head;
   // false when there is none.
   bool SkipToKeyframe();
@@ -165,6 +170,8 @@ class FrameAssembler {
   // The last frame released or given up: its timestamp and last sequence number.
   std::optional<int64_t> last_timestamp_;
   std::optional<int64_t> last_end_sequence_;
+  // Padding-only sequence numbers after the last frame out (bounded).
+  std::set<int64_t> padding_;
   int last_base_tl0_pic_idx_ = -1;
   // Per temporal layer: can its next frame be decoded? False until a keyframe.
   std::array<bool, kLayers> layer_intact_{};

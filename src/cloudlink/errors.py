@@ -21,6 +21,7 @@ __all__ = [
     "RateLimitedError",
     "RtpError",
     "ServiceError",
+    "SessionDescriptionError",
     "SignalingError",
     "StoreError",
 ]
@@ -74,6 +75,12 @@ class InvalidRequestError(ServiceError, ValueError):
     """The request names a value the service cannot accept."""
 
     default_code = "invalid_request"
+
+
+class SessionDescriptionError(InvalidRequestError):
+    """An SDP offer or answer is malformed or asks for what we do not support."""
+
+    default_code = "invalid_sdp"
 
 
 class AuthenticationError(ServiceError, PermissionError):

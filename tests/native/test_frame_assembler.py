@@ -255,6 +255,36 @@ def test_a_retransmitted_packet_completes_its_frame() -> None:
     assert assembler.stats()["framesDropped"] == 0
 
 
+def test_padding_only_packets_between_frames_are_no_gap() -> None:
+    # A browser probing bandwidth sends empty payloads (RTP padding only) on
+    # the video SSRC, numbered between frames and stamped with the last
+    # frame's timestamp: no NACK for them, no frame lost.
+    sender = Sender()
+    assembler = _native.FrameAssembler()
+    decoder = _native.Vp8Decoder()
+    for frame_index in range(4):
+        frame = sender.frame(keyframe=frame_index == 0)
+        for packet in frame:
+            insert(assembler, packet, 10.0 * frame_index)
+        for _ in range(3):
+            assert assembler.insert(
+                b"",
+                sequence_number=sender.sequence % 65536,
+                timestamp=frame[-1].timestamp,
+                marker=False,
+                arrival_time_ms=10.0 * frame_index,
+            )
+            sender.sequence += 1
+    assert assembler.nack_list(100.0) == []
+    assert decode_numbers(decoder, assembler.pop_frames(100.0)) == [0, 1, 2, 3]
+    stats = assembler.stats()
+    assert (stats["packetsPadding"], stats["framesDropped"], stats["packetsMalformed"]) == (
+        12,
+        0,
+        0,
+    )
+
+
 # --- keyframe requests --------------------------------------------------------------
 
 
@@ -468,11 +498,11 @@ def test_malformed_payloads_are_counted_never_raised() -> None:
     sender = Sender()
     assembler = _native.FrameAssembler()
     bad_keyframe = bytes([0x10]) + b"\x00\x00\x00\x00\x00\x00\x00\x00\x00"  # no start code
-    for sequence, payload in enumerate([b"", b"\x80", b"\x90\x80", bad_keyframe, b"\x10"]):
+    for sequence, payload in enumerate([b"\x80", b"\x90\x80", bad_keyframe, b"\x10"]):
         assert not assembler.insert(
             payload, sequence_number=sequence, timestamp=0, marker=True, arrival_time_ms=0.0
         )
-    assert assembler.stats()["packetsMalformed"] == 5
+    assert assembler.stats()["packetsMalformed"] == 4
     assert assembler.pop_frames(0.0) == []
     # A duplicate is refused and counted; the stream still assembles.
     packets = sender.frame()

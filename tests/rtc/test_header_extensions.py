@@ -61,3 +61,13 @@ def test_elements_survive_a_native_rtp_packet() -> None:
 def test_bad_ids_are_refused(ids: tuple[int, int, int]) -> None:
     with pytest.raises(ConfigError):
         ext.HeaderExtensionIds(*ids)
+
+
+def test_the_mid_element_is_its_token_and_off_by_default() -> None:
+    assert ext.sdes_mid("1") == b"1"
+    assert ext.HeaderExtensionIds().mid == 0
+    for bad in ("", "x" * 17):
+        with pytest.raises(ConfigError):
+            ext.sdes_mid(bad)
+    with pytest.raises(ConfigError):
+        ext.HeaderExtensionIds(mid=3)  # the transport-wide sequence's id

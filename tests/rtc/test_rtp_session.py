@@ -6,6 +6,7 @@ import asyncio
 
 from cloudlink import _native
 from cloudlink.media.rtp_payload import RtpPayload
+from cloudlink.rtc.header_extensions import HeaderExtensionIds
 from cloudlink.rtc.rtp_session import RtpSession
 from cloudlink.rtc.transport import connect_pair
 
@@ -70,3 +71,25 @@ def test_fir_and_pli_reach_the_named_sender() -> None:
         return len(requests), sender.pli_count, sender.fir_count
 
     assert asyncio.run(run()) == (2, 1, 1)
+
+
+def test_the_mid_goes_out_until_the_peer_reports_on_the_stream() -> None:
+    # RFC 8843 section 15: the MID tells a BUNDLE receiver which section a
+    # new SSRC belongs to; once the peer reports on it, it knows.
+    async def run() -> list[bytes | None]:
+        a, b = await connect_pair()
+        arrived: list[bytes] = []
+        b.set_handlers(on_rtp=arrived.append, on_rtcp=lambda _: None)
+        ids = HeaderExtensionIds(mid=4)
+        session = RtpSession(a, extension_ids=ids)
+        sender = session.add_sender(kind="video", clock_rate_hz=90000, mid="1")
+        for sequence in range(2):
+            await sender.send(RtpPayload(sequence, 0, 96, b"v"))
+        sender.on_report_block(_native.RtcpReportBlock(ssrc=sender.ssrc))
+        await sender.send(RtpPayload(2, 0, 96, b"v"))
+        await _settle(lambda: len(arrived) == 3)
+        await a.close()
+        await b.close()
+        return [_native.RtpPacket.parse(data).get_extension(ids.mid) for data in arrived]
+
+    assert asyncio.run(run()) == [b"1", b"1", None]

@@ -6,7 +6,10 @@ the ids we offer, and the byte layout of each element.
 - abs-send-time (webrtc.org/experiments/rtp-hdrext/abs-send-time): 24 bits,
   the send time in seconds as 6.18 fixed point, wrapping every 64 s;
 - transport-wide sequence number (draft-holmer-rmcat-transport-wide-cc-
-  extensions-01 section 2): 16 bits counting every packet of the transport.
+  extensions-01 section 2): 16 bits counting every packet of the transport;
+- MID (RFC 8843 section 15): the sender's media section, its ``a=mid``
+  token as bytes, by which a BUNDLE receiver routes a stream it has not
+  seen signaled.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from cloudlink.errors import ConfigError
 __all__ = [
     "ABS_SEND_TIME_URI",
     "AUDIO_LEVEL_URI",
+    "MID_URI",
     "TRANSPORT_SEQUENCE_URI",
     "HeaderExtensionIds",
     "abs_send_time",
@@ -27,6 +31,7 @@ __all__ = [
     "audio_level",
     "parse_audio_level",
     "parse_transport_sequence",
+    "sdes_mid",
     "transport_sequence",
 ]
 
@@ -35,6 +40,7 @@ ABS_SEND_TIME_URI: Final = "http://www.webrtc.org/experiments/rtp-hdrext/abs-sen
 TRANSPORT_SEQUENCE_URI: Final = (
     "http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01"
 )
+MID_URI: Final = "urn:ietf:params:rtp-hdrext:sdes:mid"
 
 # abs-send-time: 18 fractional bits, 24 bits in all (64 s of range).
 _ABS_SEND_TIME_FRACTION_BITS: Final = 18
@@ -42,18 +48,20 @@ _ABS_SEND_TIME_MASK: Final = (1 << 24) - 1
 _ABS_SEND_TIME_RANGE_MS: Final = 64_000.0
 
 
-# TODO(#5): ids are fixed, not negotiated: SDP (item 2) must offer these or map the peer's.
 @dataclass(frozen=True)
 class HeaderExtensionIds:
     """The one-byte-form ids (1..14) agreed for each extension; 0 leaves it
-    out. The defaults are the ids Chromium offers."""
+    out. The defaults are the ids Chromium offers, without the MID; an
+    answer to a browser's offer takes its ids
+    (:func:`cloudlink.rtc.session_description.parse_offer`)."""
 
     audio_level: int = 1
     abs_send_time: int = 2
     transport_sequence: int = 3
+    mid: int = 0
 
     def __post_init__(self) -> None:
-        ids = [self.audio_level, self.abs_send_time, self.transport_sequence]
+        ids = [self.audio_level, self.abs_send_time, self.transport_sequence, self.mid]
         for value in ids:
             if not 0 <= value <= 14:
                 raise ConfigError(f"header extension ids must be within 0..14, got {value}")
@@ -98,6 +106,14 @@ def abs_send_time_delta_ms(later: float, earlier: float) -> float:
 def transport_sequence(sequence_number: int) -> bytes:
     """The transport-wide sequence number element (16 bits)."""
     return (sequence_number & 0xFFFF).to_bytes(2, "big")
+
+
+def sdes_mid(mid: str) -> bytes:
+    """RFC 8843 section 15: the MID element, 1..16 bytes of the token."""
+    data = mid.encode("ascii", errors="replace")
+    if not 1 <= len(data) <= 16:
+        raise ConfigError(f"a MID element holds 1..16 bytes, got {len(data)}")
+    return data
 
 
 def parse_transport_sequence(data: bytes) -> int:

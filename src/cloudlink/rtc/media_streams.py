@@ -78,12 +78,22 @@ def _grade(stats: Stats, rtt_ms: float | None) -> str:
 
 
 class AudioSendStream:
-    """One outgoing Opus stream of ``session``."""
+    """One outgoing Opus stream of ``session``; ``ssrc`` and ``mid`` as SDP
+    signaled them (random SSRC, no MID by default)."""
 
-    def __init__(self, session: RtpSession, pipeline: SendPipeline) -> None:
+    def __init__(
+        self,
+        session: RtpSession,
+        pipeline: SendPipeline,
+        *,
+        ssrc: int | None = None,
+        mid: str | None = None,
+    ) -> None:
         self.session = session
         self.pipeline = pipeline
-        self.sender = session.add_sender(kind="audio", clock_rate_hz=OPUS_CLOCK_HZ)
+        self.sender = session.add_sender(
+            kind="audio", clock_rate_hz=OPUS_CLOCK_HZ, ssrc=ssrc, mid=mid
+        )
         self._meter = _native.LevelMeter(sample_rate_hz=pipeline.sample_rate_hz)
         self._vad = (
             _native.VoiceActivityDetector(sample_rate_hz=pipeline.sample_rate_hz)
@@ -119,8 +129,8 @@ class AudioSendStream:
 
 class AudioReceiveStream:
     """One incoming Opus stream of ``session`` (RED too when the pipeline
-    has a RED payload type); ``ssrc`` None takes the first that arrives
-    with one of ``payload_types``."""
+    has a RED payload type); ``ssrc`` as the peer signaled it, or None to
+    take the first SSRC of ``payload_types``."""
 
     def __init__(
         self,
@@ -166,7 +176,8 @@ class AudioReceiveStream:
 
 class VideoSendStream:
     """One outgoing VP8 stream of ``session``; REMB moves the encoder's
-    bitrate within ``min_bitrate_bps``..``max_bitrate_bps``."""
+    bitrate within ``min_bitrate_bps``..``max_bitrate_bps``; ``ssrc`` and
+    ``mid`` as SDP signaled them."""
 
     def __init__(
         self,
@@ -175,6 +186,8 @@ class VideoSendStream:
         *,
         min_bitrate_bps: int = 100_000,
         max_bitrate_bps: int = 2_500_000,
+        ssrc: int | None = None,
+        mid: str | None = None,
     ) -> None:
         if not 0 < min_bitrate_bps <= max_bitrate_bps:
             raise ConfigError(
@@ -185,7 +198,9 @@ class VideoSendStream:
         self.pipeline = pipeline
         self.min_bitrate_bps = min_bitrate_bps
         self.max_bitrate_bps = max_bitrate_bps
-        self.sender = session.add_sender(kind="video", clock_rate_hz=VIDEO_CLOCK_HZ)
+        self.sender = session.add_sender(
+            kind="video", clock_rate_hz=VIDEO_CLOCK_HZ, ssrc=ssrc, mid=mid
+        )
         self.sender.on_nack = self._on_nack
         self.sender.on_keyframe_request = pipeline.request_keyframe
         session.video_bitrate_listeners[self.sender.ssrc] = self._on_target_bitrate
@@ -236,8 +251,8 @@ class VideoSendStream:
 
 
 class VideoReceiveStream:
-    """One incoming VP8 stream of ``session`` (``ssrc`` None: the first
-    that arrives with the pipeline's payload type)."""
+    """One incoming VP8 stream of ``session``; ``ssrc`` as the peer
+    signaled it, or None to take the first SSRC of the VP8 payload type."""
 
     def __init__(
         self, session: RtpSession, pipeline: VideoReceivePipeline, *, ssrc: int | None = None

@@ -34,7 +34,9 @@ class RtpSender:
     """Sends one stream's RTP through ``send``; ``now_ms`` is the session's
     monotonic clock and ``next_transport_sequence`` numbers every packet
     of the transport (shared by the session's senders); ``on_sent`` hears
-    (transport-wide sequence, send time, bytes) of each packet."""
+    (transport-wide sequence, send time, bytes) of each packet. ``mid`` is
+    the stream's media section, sent in the MID extension until the peer
+    first reports on the stream (by then it has bound our SSRC)."""
 
     def __init__(
         self,
@@ -46,9 +48,12 @@ class RtpSender:
         next_transport_sequence: Callable[[], int],
         extension_ids: ext.HeaderExtensionIds,
         ssrc: int | None = None,
+        mid: str | None = None,
         on_sent: Callable[[int, float, int], None] | None = None,
     ) -> None:
         self.kind: Kind = kind
+        self.mid = mid
+        self._mid_element = ext.sdes_mid(mid) if mid is not None else None
         self.clock_rate_hz = clock_rate_hz
         self.ssrc = secrets.randbits(32) if ssrc is None else ssrc
         self._send = send
@@ -90,8 +95,6 @@ class RtpSender:
         """Sends one payload as an RTP packet; ``audio_level`` is the RFC 6464
         (level in -dBov, voice) of the audio it carries."""
         # Step 1: the header extensions this session agreed on.
-        # TODO(#5): no sdes:mid extension (RFC 8843): a browser's BUNDLE demultiplexes by it when
-        # SSRCs are not signaled, so calls with Chromium need it with the SDP of item 2.
         now_ms = self._now_ms()
         extensions: dict[int, bytes | bytearray | memoryview] = {}
         sequence: int | None = None
@@ -101,6 +104,8 @@ class RtpSender:
             )
         if self._ids.abs_send_time:
             extensions[self._ids.abs_send_time] = ext.abs_send_time(now_ms)
+        if self._ids.mid and self._mid_element is not None:
+            extensions[self._ids.mid] = self._mid_element
         if self._ids.transport_sequence:
             sequence = self._next_transport_sequence()
             extensions[self._ids.transport_sequence] = ext.transport_sequence(sequence)
@@ -166,6 +171,7 @@ class RtpSender:
     def on_report_block(self, block: _native.RtcpReportBlock) -> None:
         """Takes the peer's report block about this stream: loss, jitter and
         the round-trip time (RFC 3550 section 6.4.1)."""
+        self._mid_element = None
         self.remote_fraction_lost = block.fraction_lost / 256.0
         self.remote_packets_lost = block.cumulative_lost
         self.remote_jitter_s = block.jitter / self.clock_rate_hz

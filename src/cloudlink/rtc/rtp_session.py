@@ -103,9 +103,13 @@ class RtpSession:
         """The session's clock: ms since it was made (event-loop time)."""
         return (self._loop.time() - self._start_s) * 1000.0
 
-    def add_sender(self, *, kind: Kind, clock_rate_hz: int, ssrc: int | None = None) -> RtpSender:
-        """A new outgoing stream."""
+    def add_sender(
+        self, *, kind: Kind, clock_rate_hz: int, ssrc: int | None = None, mid: str | None = None
+    ) -> RtpSender:
+        """A new outgoing stream; ``mid`` names its media section when SDP
+        negotiated one (sent in the MID extension if agreed)."""
         sender = RtpSender(
+            mid=mid,
             kind=kind,
             clock_rate_hz=clock_rate_hz,
             send=self.transport.send,
