@@ -672,6 +672,9 @@ class Meeting:
                 logger.warning("signaling: %s dropped: %s", message.get("type"), error)
             except (KeyError, TypeError, ValueError) as error:
                 logger.warning("signaling: malformed %s dropped: %r", message.get("type"), error)
+            except Exception:
+                # A bug must not end the event task: the meeting would go deaf.
+                logger.exception("signaling: handling %s failed", message.get("type"))
 
     async def _handle(self, message: dict[str, Any]) -> None:
         kind = message["type"]
