@@ -11,7 +11,7 @@ from cloudlink.cli import main
 
 
 def test_a_short_meeting_hears_and_shows_everyone(capsys: pytest.CaptureFixture[str]) -> None:
-    argv = ["demo", "--participants", "3", "--duration", "4", "--jitter-ms", "10", "--json"]
+    argv = ["demo", "--participants", "3", "--duration", "4", "--loss", "3", "--json"]
     assert main(argv) == 0
     captured = capsys.readouterr()
     figures = json.loads(captured.out)

@@ -20,11 +20,16 @@ this module relies on:
   on the instance gives us the raw bytes, parsed once by the native engine.
   ``_send_rtp(data)`` protects an RTP or RTCP packet (RFC 5761
   demultiplexing) and sends it, letting pylibsrtp's errors through.
+- ``RTCIceTransport.start`` sets the instance attribute ``_recv`` (the
+  aioice connection's ``recv``), which ``RTCDtlsTransport._recv_next``
+  awaits for each datagram before it decrypts SRTP; a replacement placed
+  there after ICE has started sees the encrypted datagrams.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import asyncio
+from collections.abc import Awaitable, Callable
 from typing import Final
 
 import aioice
@@ -40,6 +45,7 @@ __all__ = [
     "add_host_candidates",
     "attach_remote_track",
     "hook_dtls_media",
+    "impair_srtp_input",
     "send_srtp",
     "set_ice_role",
     "unhook_dtls_media",
@@ -88,6 +94,47 @@ def hook_dtls_media(
 
     dtls._handle_rtp_data = handle_rtp  # type: ignore[method-assign]
     dtls._handle_rtcp_data = handle_rtcp  # type: ignore[method-assign]
+
+
+# Hands a datagram on at once, later, or never (a simulated path's choice).
+Deliver = Callable[[bytes, Callable[[bytes], None]], None]
+# RFC 7983 section 7: a first byte of 128..191 is RTP or RTCP (SRTP here).
+_SRTP_FIRST_BYTES: Final = range(128, 192)
+
+
+def impair_srtp_input(ice: aiortc.RTCIceTransport, deliver: Deliver) -> asyncio.Task[None]:
+    """Passes every SRTP/SRTCP datagram that ``ice`` receives through
+    ``deliver`` before DTLS decrypts it, as a real lossy path would (a
+    packet lost there never reaches SRTP's replay list, so its
+    retransmission under the same sequence number is accepted). STUN and
+    DTLS pass unchanged. Call after ICE has started; cancel the returned
+    task when the transport closes."""
+    receive: Callable[[], Awaitable[bytes]] = ice._recv
+    queue: asyncio.Queue[bytes | Exception] = asyncio.Queue()
+
+    async def pump() -> None:
+        while True:
+            try:
+                data = await receive()
+            except asyncio.CancelledError:
+                raise
+            except Exception as error:  # the ICE connection closed
+                queue.put_nowait(error)
+                return
+            if data and data[0] in _SRTP_FIRST_BYTES:
+                deliver(data, queue.put_nowait)
+            else:
+                queue.put_nowait(data)
+
+    async def impaired_receive() -> bytes:
+        item = await queue.get()
+        if isinstance(item, Exception):
+            queue.put_nowait(item)  # every later read fails the same way
+            raise item
+        return item
+
+    ice._recv = impaired_receive
+    return asyncio.get_running_loop().create_task(pump())
 
 
 def unhook_dtls_media(dtls: aiortc.RTCDtlsTransport) -> None:

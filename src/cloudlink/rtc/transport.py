@@ -12,6 +12,7 @@ the native engine (see :mod:`cloudlink.rtc.rtp_session`).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -138,12 +139,39 @@ class Transport:
         self.bytes_received = 0
         # A simulated lossy path on either side (tests, benchmarks, the demo).
         self.uplink: Impairment | None = None
-        self.downlink: Impairment | None = None
+        self._downlink: Impairment | None = None
+        self._ice_started = False
+        self._input_pump: asyncio.Task[None] | None = None
 
     @property
     def dtls(self) -> aiortc.RTCDtlsTransport:
         """aiortc's DTLS transport underneath (for aiortc's own senders)."""
         return self._dtls
+
+    @property
+    def downlink(self) -> Impairment | None:
+        """The simulated path in front of this side's SRTP input (None:
+        none). Set it before :meth:`connect` for every datagram to cross
+        it; set later, it takes the datagrams after the one being awaited."""
+        return self._downlink
+
+    @downlink.setter
+    def downlink(self, impairment: Impairment | None) -> None:
+        self._downlink = impairment
+        self._impair_input()
+
+    def _impair_input(self) -> None:
+        # Losses must happen before SRTP sees a packet, or its replay list
+        # would refuse the packet's retransmission (RFC 3711 section 3.3.2).
+        if self._downlink is not None and self._ice_started and self._input_pump is None:
+            self._input_pump = internals.impair_srtp_input(self._ice, self._deliver_input)
+
+    def _deliver_input(self, data: bytes, handler: Callable[[bytes], None]) -> None:
+        downlink = self._downlink
+        if downlink is None:
+            handler(data)
+        else:
+            downlink.deliver(data, handler)
 
     @property
     def connected(self) -> bool:
@@ -180,6 +208,8 @@ class Transport:
         await self._ice.start(remote.ice)
         if self._ice.state != "completed":
             raise ConnectionError(f"ICE failed [state:{self._ice.state}]")
+        self._ice_started = True
+        self._impair_input()
         await self._dtls.start(remote.dtls)
         if self._dtls.state != "connected":
             raise ConnectionError(f"DTLS failed [state:{self._dtls.state}]")
@@ -211,26 +241,18 @@ class Transport:
         """Ends DTLS (close_notify) and ICE."""
         await self._dtls.stop()
         await self._ice.stop()
+        if self._input_pump is not None:
+            self._input_pump.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._input_pump
 
     def _rtp(self, data: bytes) -> None:
-        if self.downlink is not None:
-            self.downlink.deliver(data, self._rtp_now)
-        else:
-            self._rtp_now(data)
-
-    def _rtp_now(self, data: bytes) -> None:
         self.packets_received += 1
         self.bytes_received += len(data)
         if self._on_rtp is not None:
             self._on_rtp(data)
 
     def _rtcp(self, data: bytes) -> None:
-        if self.downlink is not None:
-            self.downlink.deliver(data, self._rtcp_now)
-        else:
-            self._rtcp_now(data)
-
-    def _rtcp_now(self, data: bytes) -> None:
         self.packets_received += 1
         self.bytes_received += len(data)
         if self._on_rtcp is not None:
