@@ -280,29 +280,3 @@ def test_frames_must_be_i420() -> None:
         VideoFrame(np.zeros((361, 320), np.uint8), 0.0)
     with pytest.raises(ConfigError, match="contiguous"):
         VideoFrame(np.zeros((360, 640), np.uint8)[:, ::2], 0.0)
-
-
-def test_endless_pattern_is_stamped_from_a_shared_clock() -> None:
-    readings = iter([5000.0, 9999.0])
-    source = PatternSource(
-        width_px=320,
-        height_px=240,
-        frame_rate_fps=20.0,
-        duration_s=None,
-        clock_ms=lambda: next(readings),
-    )
-    frames = list(itertools.islice(source, 250))
-    # Past any finite default: it never ends by itself.
-    assert len(frames) == 250
-    for number in (0, 1, 249):
-        stamp = read_test_pattern(frames[number].pixels)
-        assert stamp is not None and stamp.frame_number == number
-        # The clock is read once, at the first frame; frame n is due n / fps later.
-        assert stamp.send_time_ms == 5000 + 50 * number
-        assert frames[number].time_ms == pytest.approx(50.0 * number)
-
-
-def test_pattern_refuses_a_duration_that_is_not_positive() -> None:
-    for duration_s in (0.0, -1.0, float("nan")):
-        with pytest.raises(ConfigError, match="duration_s"):
-            PatternSource(width_px=320, height_px=240, duration_s=duration_s)

@@ -73,16 +73,6 @@ def test_the_dtls_transport_hands_decrypted_packets_to_the_two_hooks() -> None:
     assert inspect.iscoroutinefunction(cls._send_rtp)
 
 
-def test_the_dtls_transport_reads_datagrams_through_the_ice_recv_attribute() -> None:
-    # impair_srtp_input replaces RTCIceTransport._recv, which __init__ sets
-    # and _recv_next awaits before it decrypts.
-    init = inspect.getsource(aiortc.rtcicetransport.RTCIceTransport.__init__)
-    assert "self._recv = self._connection.recv" in init
-    source = inspect.getsource(aiortc.rtcdtlstransport.RTCDtlsTransport._recv_next)
-    assert "await self.transport._recv()" in source
-    assert source.index("self.transport._recv()") < source.index("self._rx_srtp.unprotect(data)")
-
-
 def test_raw_rtp_and_rtcp_cross_srtp_unchanged() -> None:
     rtp = _native.RtpPacket(
         payload_type=96, sequence_number=7, timestamp=9, ssrc=5, payload=b"x" * 100
@@ -136,3 +126,17 @@ def test_an_ortc_receiver_gets_the_track_receive_needs() -> None:
         await transport.close()
 
     asyncio.run(check())
+
+
+def test_received_datagrams_pass_through_the_connections_queue() -> None:
+    # filter_received_datagrams replaces put_nowait on the queue that aioice
+    # fills with (data, component) and recvfrom reads.
+    connection = aiortc.RTCIceGatherer(iceServers=[])._connection
+    assert isinstance(connection._queue, asyncio.Queue)
+    source = inspect.getsource(aioice.Connection)
+    assert "self._queue.put_nowait((data, component))" in source
+    assert "self._queue.put_nowait(None)" in source
+    assert "result = await self._queue.get()" in inspect.getsource(aioice.Connection.recvfrom)
+    assert "self._recv = self._connection.recv" in inspect.getsource(
+        aiortc.rtcicetransport.RTCIceTransport.__init__
+    )

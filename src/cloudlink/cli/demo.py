@@ -33,13 +33,12 @@ import numpy as np
 
 from cloudlink.cli._network_options import add_network_options, network_conditions
 from cloudlink.client import Client, Meeting
+from cloudlink.client.live_pattern import live_test_pattern, read_live_pattern
 from cloudlink.errors import ConfigError
 from cloudlink.media.frame import AudioFrame
 from cloudlink.media.network_sim import NetworkConditions
 from cloudlink.media.synthetic import SPEAKERS, speech_source
-from cloudlink.media.test_pattern import read_test_pattern
 from cloudlink.media.video_frame import VideoFrame
-from cloudlink.media.video_source import PatternSource
 from cloudlink.server.embedded import EmbeddedServer
 
 __all__ = ["register", "run"]
@@ -151,11 +150,6 @@ def run(args: argparse.Namespace) -> int:
 # --- what each participant measures ---
 
 
-def _clock_ms() -> float:
-    # One clock for the pattern's stamps and their reading (one process).
-    return time.monotonic() * 1000.0
-
-
 @dataclass
 class _Received:
     """What one participant saw of one other's video (from the pattern's stamps)."""
@@ -182,14 +176,14 @@ class _Participant:
             return
         seen = self.received.setdefault(sender, _Received())
         seen.frames_shown += 1
-        stamp = read_test_pattern(frame.pixels)
-        if stamp is None:
+        reading = read_live_pattern(frame)
+        if reading is None:
             seen.stamps_unreadable += 1
             return
-        seen.latencies_ms.append(_clock_ms() - stamp.send_time_ms)
-        if seen.last_frame_number is not None and stamp.frame_number <= seen.last_frame_number:
+        seen.latencies_ms.append(reading.latency_ms)
+        if seen.last_frame_number is not None and reading.frame_number <= seen.last_frame_number:
             seen.frames_out_of_order += 1
-        seen.last_frame_number = stamp.frame_number
+        seen.last_frame_number = reading.frame_number
 
     def on_audio(self, sender: str, frame: AudioFrame) -> None:
         if self.measuring:
@@ -270,12 +264,10 @@ async def _demo(args: argparse.Namespace, conditions: NetworkConditions, video: 
                 )
                 await meeting.publish_audio(_looped_speech(SPEAKERS[index % len(SPEAKERS)]))
                 await meeting.publish_video(
-                    PatternSource(
+                    live_test_pattern(
                         width_px=video.width_px,
                         height_px=video.height_px,
                         frame_rate_fps=video.frame_rate_fps,
-                        duration_s=None,
-                        clock_ms=_clock_ms,
                     )
                 )
             print(f"{len(participants)} participants joined; Ctrl-C ends the meeting", file=out)

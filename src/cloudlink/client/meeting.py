@@ -132,6 +132,8 @@ class Meeting:
         self._event_task: asyncio.Task[None] | None = None
         self._watchdog: asyncio.Task[None] | None = None
         self._admitted: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+        # Read by _join only while waiting; a removal at any other time is not an error.
+        self._admitted.add_done_callback(lambda f: f.cancelled() or f.exception())
         self._reporter: QualityReporter | None = None
         self._muted_before_hold: bool | None = None
         self._restart_lock = asyncio.Lock()
@@ -265,8 +267,10 @@ class Meeting:
         self.audio = track
         track.muted = muted
         track.start()
-        if self.me is None or self.me.audio_muted != muted:
-            await self.mute_audio(muted)
+        # Publishing unmutes on the server (docs/signaling.md).
+        self._set_me(audio_muted=False)
+        if muted:
+            await self.mute_audio(True)
         return track
 
     async def publish_video(
@@ -296,8 +300,10 @@ class Meeting:
         self.video[kind] = track
         track.muted = muted and kind == "camera"
         track.start()
-        if kind == "camera" and (self.me is None or self.me.video_muted != muted):
-            await self.mute_video(muted)
+        if kind == "camera":
+            self._set_me(video_muted=False)
+            if muted:
+                await self.mute_video(True)
         return track
 
     async def _publish(self, track: LocalAudioTrack | LocalVideoTrack, session: RtpSession) -> None:
@@ -431,6 +437,9 @@ class Meeting:
                 info,
                 on_frame=lambda frame: self._render_video(track.participant_id, track.kind, frame),
             )
+        owner = self.participants.get(track.participant_id)
+        if isinstance(remote, RemoteAudioTrack) and owner is not None:
+            remote.muted = owner.audio_muted
         if track_id not in self.tracks:
             # Unpublished while the subscription was on its way.
             await remote.close()
@@ -465,6 +474,8 @@ class Meeting:
             raise ConfigError("render audio with render_audio")
         self._video_renderers.setdefault((participant_id, kind), []).append(renderer)
 
+    # TODO(#5): each remote participant is rendered on its own: no mix to one device and no
+    # echo canceller fed with what is played, so a loudspeaker user echoes back.
     def _render_audio(self, participant_id: str, frame: AudioFrame) -> None:
         for renderer in self._audio_renderers.get(participant_id, ()):
             _call(renderer.write if isinstance(renderer, AudioSink) else renderer, frame)
@@ -635,6 +646,11 @@ class Meeting:
             self.participants[participant.participant_id] = participant
             if participant.participant_id == self.participant_id:
                 self.me = participant
+            for remote in self.remote.values():
+                if remote.participant_id == participant.participant_id and isinstance(
+                    remote, RemoteAudioTrack
+                ):
+                    remote.muted = participant.audio_muted
             emit(
                 MeetingEvent(
                     kind, participant=participant, participant_id=participant.participant_id

@@ -60,6 +60,8 @@ def reports_from_stats(
             meeting_code=meeting_code,
             loss_pct=100.0 * lost / (received + lost),
             jitter_ms=1000.0 * _number(stats, "jitter"),
+            # TODO(#5): 0 while the SFU sends no report blocks (no RTT measured): the
+            # dashboard's round-trip times of meetings are empty.
             rtt_ms=rtt_ms or 0.0,
         )
         if media == "audio":

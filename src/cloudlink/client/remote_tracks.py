@@ -12,6 +12,7 @@ from collections.abc import Callable
 
 from cloudlink.client.meeting_records import SubscriptionInfo, Track
 from cloudlink.media.frame import AudioFrame
+from cloudlink.media.playout_clock import PlayoutClock
 from cloudlink.media.receive_pipeline import ReceivePipeline
 from cloudlink.media.rtp_payload import OPUS_PAYLOAD_TYPE, RED_PAYLOAD_TYPE
 from cloudlink.media.video_frame import VideoFrame
@@ -26,7 +27,10 @@ logger = logging.getLogger(__name__)
 
 class RemoteAudioTrack:
     """A subscribed audio track: 10 ms frames to ``on_frame``, one per
-    tick, concealment included, from the moment it is started."""
+    tick, concealment included, from the moment it is started. While the
+    sender is ``muted`` the SFU forwards nothing: silence is rendered and
+    the jitter buffer is left alone, so it neither conceals the gap nor
+    counts it."""
 
     def __init__(
         self,
@@ -52,6 +56,9 @@ class RemoteAudioTrack:
         )
         self._on_frame = on_frame
         self._task: asyncio.Task[None] | None = None
+        self._silence = AudioFrame.silence(sample_rate_hz=sample_rate_hz)
+        self.muted = track.muted
+        self.frames_muted = 0
 
     @property
     def participant_id(self) -> str:
@@ -61,7 +68,18 @@ class RemoteAudioTrack:
     def start(self) -> None:
         """Starts playing out."""
         if self._task is None:
-            self._task = asyncio.get_running_loop().create_task(self.stream.play(self._on_frame))
+            self._task = asyncio.get_running_loop().create_task(self._play())
+
+    async def _play(self) -> None:
+        # TODO(#5): the jitter buffer conceals a stream that stops (a sender gone) at full
+        # level for as long as it is pulled; only a mute the signaling announces is silenced.
+        pipeline, session = self.stream.pipeline, self._session
+        async for _ in PlayoutClock().ticks():
+            if self.muted:
+                self.frames_muted += 1
+                self._on_frame(self._silence)
+            else:
+                self._on_frame(pipeline.pull(session.now_ms()))
 
     async def close(self) -> None:
         """Stops playing out and forgets the stream's SSRC."""

@@ -37,6 +37,8 @@ __all__ = ["Account", "DirectoryEntry", "LoginResult", "MeetingInfo", "QualityRe
 logger = logging.getLogger(__name__)
 
 _T = TypeVar("_T")
+# Stands for a body that did not decode as JSON.
+_NOT_JSON: Final = object()
 
 # Every request gives up after this long (a login hashes with argon2id: ~1 s).
 _REQUEST_TIMEOUT_S: Final = 30.0
@@ -204,18 +206,13 @@ class RestClient:
             async with self.http.request(
                 method, self.base_url + path, json=json, params=params, headers=headers
             ) as response:
-                if response.status == 204:
+                status, retry_after = response.status, response.headers.get("Retry-After")
+                if status == 204:
                     return None
                 try:
                     body = await response.json()
                 except (aiohttp.ContentTypeError, ValueError):
-                    raise ServiceError(
-                        f"{method} {path}: answer {response.status} is not JSON",
-                        code="bad_response",
-                    ) from None
-                if response.status >= 400:
-                    raise _error(response.status, body, response.headers.get("Retry-After"))
-                return body
+                    body = _NOT_JSON
         except asyncio.CancelledError:
             raise
         except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as error:
@@ -223,6 +220,12 @@ class RestClient:
                 f"{method} {path}: server unreachable: {type(error).__name__}",
                 code="unreachable",
             ) from None
+        if body is _NOT_JSON:
+            raise ServiceError(f"{method} {path}: answer {status} is not JSON", code="bad_response")
+        if status >= 400:
+            # Our error classes mix in OSError (PermissionError): raised outside the try.
+            raise _error(status, body, retry_after)
+        return body
 
     # --- sign-in ---
 

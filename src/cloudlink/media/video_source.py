@@ -7,10 +7,9 @@ capture order, each with its capture time in ms from the first frame.
 from __future__ import annotations
 
 import abc
-import itertools
 import math
 import re
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Final
 
 from cloudlink.errors import ConfigError
@@ -54,14 +53,7 @@ class PatternSource(VideoSource):
     """``duration_s`` of the stamped test pattern (cloudlink.media.test_pattern):
     frame n is taken at n / fps seconds and carries n and that time in ms in
     its pixels, so a receiver reads which frame it shows and when it was
-    captured. ``duration_s=None`` never ends.
-
-    With ``clock_ms`` (a clock the receiver shares, such as
-    ``time.monotonic() * 1000`` in one process) the stamp is that clock's
-    reading when the first frame is taken plus n / fps: the time a sender
-    that paces frames by their ``time_ms`` sends frame n, so a receiver
-    reading its own clock gets the glass-to-glass latency.
-    """
+    captured."""
 
     def __init__(
         self,
@@ -69,19 +61,15 @@ class PatternSource(VideoSource):
         width_px: int = 1280,
         height_px: int = 720,
         frame_rate_fps: float = _DEFAULT_PATTERN_FPS,
-        duration_s: float | None = 5.0,
-        clock_ms: Callable[[], float] | None = None,
+        duration_s: float = 5.0,
     ) -> None:
-        if duration_s is not None and not (math.isfinite(duration_s) and duration_s > 0.0):
-            raise ConfigError(f"duration_s must be a positive number or None, got {duration_s}")
+        if not (math.isfinite(duration_s) and duration_s > 0.0):
+            raise ConfigError(f"duration_s must be a positive number, got {duration_s}")
         self.pattern = TestPattern(
             width_px=width_px, height_px=height_px, frame_rate_fps=frame_rate_fps
         )
         self.duration_s = duration_s
-        self.frame_count = (
-            None if duration_s is None else max(1, round(duration_s * frame_rate_fps))
-        )
-        self.clock_ms = clock_ms
+        self.frame_count = max(1, round(duration_s * frame_rate_fps))
 
     @property
     def frame_rate_fps(self) -> float:
@@ -96,15 +84,9 @@ class PatternSource(VideoSource):
         return int(self.pattern.height_px)
 
     def __iter__(self) -> Iterator[VideoFrame]:
-        numbers = itertools.count() if self.frame_count is None else range(self.frame_count)
-        origin_ms: float | None = None
-        for number in numbers:
+        for number in range(self.frame_count):
             time_ms = number * 1000.0 / self.frame_rate_fps
-            if self.clock_ms is not None and origin_ms is None:
-                origin_ms = self.clock_ms()
-            stamp_ms = time_ms if origin_ms is None else origin_ms + time_ms
-            # The stamp holds 32 bits of frame number: an endless source wraps.
-            pixels = self.pattern.frame(number % (1 << 32), send_time_ms=round(stamp_ms))
+            pixels = self.pattern.frame(number, send_time_ms=round(time_ms))
             yield VideoFrame(pixels, time_ms)
 
 

@@ -20,16 +20,17 @@ this module relies on:
   on the instance gives us the raw bytes, parsed once by the native engine.
   ``_send_rtp(data)`` protects an RTP or RTCP packet (RFC 5761
   demultiplexing) and sends it, letting pylibsrtp's errors through.
-- ``RTCIceTransport.start`` sets the instance attribute ``_recv`` (the
-  aioice connection's ``recv``), which ``RTCDtlsTransport._recv_next``
-  awaits for each datagram before it decrypts SRTP; a replacement placed
-  there after ICE has started sees the encrypted datagrams.
+- aioice's ``Connection`` queues each datagram it receives as
+  ``(data, component)`` with ``self._queue.put_nowait`` (None once closed),
+  and ``recvfrom``, which the DTLS transport reads through, takes them from
+  that queue: replacing ``put_nowait`` on the queue instance puts a filter
+  (a simulated downlink) in front of DTLS and SRTP, even under a read
+  already waiting.
 """
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import Final
 
 import aioice
@@ -44,8 +45,8 @@ __all__ = [
     "LOOPBACK_ADDRESS",
     "add_host_candidates",
     "attach_remote_track",
+    "filter_received_datagrams",
     "hook_dtls_media",
-    "impair_srtp_input",
     "send_srtp",
     "set_ice_role",
     "unhook_dtls_media",
@@ -60,6 +61,8 @@ _RTP_COMPONENT: Final = 1
 
 # What the hooked DTLS transport calls with each decrypted packet.
 RawHandler = Callable[[bytes], None]
+# Takes each received datagram and a function that passes it on (now, later or never).
+DatagramFilter = Callable[[bytes, Callable[[bytes], None]], None]
 
 
 def set_ice_role(gatherer: aiortc.RTCIceGatherer, *, controlling: bool) -> None:
@@ -96,45 +99,28 @@ def hook_dtls_media(
     dtls._handle_rtcp_data = handle_rtcp  # type: ignore[method-assign]
 
 
-# Hands a datagram on at once, later, or never (a simulated path's choice).
-Deliver = Callable[[bytes, Callable[[bytes], None]], None]
-# RFC 7983 section 7: a first byte of 128..191 is RTP or RTCP (SRTP here).
-_SRTP_FIRST_BYTES: Final = range(128, 192)
+def filter_received_datagrams(
+    gatherer: aiortc.RTCIceGatherer, datagram_filter: DatagramFilter
+) -> Callable[[], None]:
+    """Makes every datagram the ICE connection of ``gatherer`` receives pass
+    through ``datagram_filter`` before anything reads it (DTLS, SRTP).
+    Returns the function that removes the filter."""
+    queue = gatherer._connection._queue
+    put = queue.put_nowait
 
+    def filtered_put(item: tuple[bytes, int] | None) -> None:
+        if item is None:  # the connection closed: the reader must hear it
+            put(item)
+            return
+        data, component = item
+        datagram_filter(data, lambda passed: put((passed, component)))
 
-def impair_srtp_input(ice: aiortc.RTCIceTransport, deliver: Deliver) -> asyncio.Task[None]:
-    """Passes every SRTP/SRTCP datagram that ``ice`` receives through
-    ``deliver`` before DTLS decrypts it, as a real lossy path would (a
-    packet lost there never reaches SRTP's replay list, so its
-    retransmission under the same sequence number is accepted). STUN and
-    DTLS pass unchanged. Call after ICE has started; cancel the returned
-    task when the transport closes."""
-    receive: Callable[[], Awaitable[bytes]] = ice._recv
-    queue: asyncio.Queue[bytes | Exception] = asyncio.Queue()
+    queue.put_nowait = filtered_put  # type: ignore[method-assign]
 
-    async def pump() -> None:
-        while True:
-            try:
-                data = await receive()
-            except asyncio.CancelledError:
-                raise
-            except Exception as error:  # the ICE connection closed
-                queue.put_nowait(error)
-                return
-            if data and data[0] in _SRTP_FIRST_BYTES:
-                deliver(data, queue.put_nowait)
-            else:
-                queue.put_nowait(data)
+    def remove() -> None:
+        vars(queue).pop("put_nowait", None)
 
-    async def impaired_receive() -> bytes:
-        item = await queue.get()
-        if isinstance(item, Exception):
-            queue.put_nowait(item)  # every later read fails the same way
-            raise item
-        return item
-
-    ice._recv = impaired_receive
-    return asyncio.get_running_loop().create_task(pump())
+    return remove
 
 
 def unhook_dtls_media(dtls: aiortc.RTCDtlsTransport) -> None:

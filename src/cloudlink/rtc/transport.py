@@ -12,7 +12,6 @@ the native engine (see :mod:`cloudlink.rtc.rtp_session`).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -140,8 +139,7 @@ class Transport:
         # A simulated lossy path on either side (tests, benchmarks, the demo).
         self.uplink: Impairment | None = None
         self._downlink: Impairment | None = None
-        self._ice_started = False
-        self._input_pump: asyncio.Task[None] | None = None
+        self._stop_filter: Callable[[], None] | None = None
 
     @property
     def dtls(self) -> aiortc.RTCDtlsTransport:
@@ -150,28 +148,27 @@ class Transport:
 
     @property
     def downlink(self) -> Impairment | None:
-        """The simulated path in front of this side's SRTP input (None:
-        none). Set it before :meth:`connect` for every datagram to cross
-        it; set later, it takes the datagrams after the one being awaited."""
+        """A simulated path on what this transport receives: SRTP packets
+        are lost or delayed before decryption, as on a real network (so a
+        retransmission of a lost packet is not taken for a replay)."""
         return self._downlink
 
     @downlink.setter
     def downlink(self, impairment: Impairment | None) -> None:
         self._downlink = impairment
-        self._impair_input()
+        if impairment is not None and self._stop_filter is None:
+            self._stop_filter = internals.filter_received_datagrams(self._gatherer, self._impair)
+        elif impairment is None and self._stop_filter is not None:
+            self._stop_filter()
+            self._stop_filter = None
 
-    def _impair_input(self) -> None:
-        # Losses must happen before SRTP sees a packet, or its replay list
-        # would refuse the packet's retransmission (RFC 3711 section 3.3.2).
-        if self._downlink is not None and self._ice_started and self._input_pump is None:
-            self._input_pump = internals.impair_srtp_input(self._ice, self._deliver_input)
-
-    def _deliver_input(self, data: bytes, handler: Callable[[bytes], None]) -> None:
+    def _impair(self, data: bytes, forward: Callable[[bytes], None]) -> None:
         downlink = self._downlink
-        if downlink is None:
-            handler(data)
+        # RFC 7983: a first byte of 128..191 is RTP or RTCP; DTLS and STUN pass.
+        if downlink is not None and data and 127 < data[0] < 192:
+            downlink.deliver(data, forward)
         else:
-            downlink.deliver(data, handler)
+            forward(data)
 
     @property
     def connected(self) -> bool:
@@ -208,8 +205,6 @@ class Transport:
         await self._ice.start(remote.ice)
         if self._ice.state != "completed":
             raise ConnectionError(f"ICE failed [state:{self._ice.state}]")
-        self._ice_started = True
-        self._impair_input()
         await self._dtls.start(remote.dtls)
         if self._dtls.state != "connected":
             raise ConnectionError(f"DTLS failed [state:{self._dtls.state}]")
@@ -241,10 +236,6 @@ class Transport:
         """Ends DTLS (close_notify) and ICE."""
         await self._dtls.stop()
         await self._ice.stop()
-        if self._input_pump is not None:
-            self._input_pump.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._input_pump
 
     def _rtp(self, data: bytes) -> None:
         self.packets_received += 1

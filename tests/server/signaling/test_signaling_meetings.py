@@ -269,3 +269,16 @@ async def test_ended_meeting_and_signed_out_session(make_world: WorldFactory) ->
     await host.event("signed-out")
     closing = await host.ws.receive(timeout=20)
     assert closing.data == 4001 or host.ws.close_code == 4001
+
+
+async def test_unreadable_transport_parameters_and_an_ended_meeting(world: World) -> None:
+    code, host, ada, host_token = await _host_and_ada(world)
+    assert await host.refused("transport", parameters={}) == "not_in_meeting"
+    await host.ok("join", meeting=code)
+    bad = {"ice": {"usernameFragment": "u"}, "dtls": {"fingerprints": []}, "candidates": []}
+    assert await host.refused("transport", parameters=bad) == "invalid_transport"
+    assert await host.refused("restart-ice", parameters={"ice": 1}) == "invalid_transport"
+    await host.ok("leave")
+    status, _ = await world.api.call("POST", f"/api/meetings/{code}/end", host_token)
+    assert status == 200
+    assert await ada.refused("join", meeting=code) == "meeting_over"

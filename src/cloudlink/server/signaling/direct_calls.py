@@ -29,6 +29,7 @@ class DirectCall:
 
     @property
     def caller_account_id(self) -> int:
+        """The caller's account (its socket said hello before calling)."""
         account_id = self.caller.account_id
         assert account_id is not None
         return account_id
@@ -60,6 +61,7 @@ class DirectCalls:
         ]
 
     def get(self, call_id: str) -> DirectCall:
+        """A call ringing; NotFoundError otherwise."""
         call = self._calls.get(call_id)
         if call is None:
             raise NotFoundError("no such call", code="not_found")

@@ -37,6 +37,7 @@ _log = logging.getLogger(__name__)
 _SHUTDOWN_TIMEOUT_S: Final = 10.0
 
 
+# TODO(#5): live state is per process; several server nodes would each hold their own meetings
 class SignalingHub:
     """The sockets, live meetings and calls of one server process."""
 
@@ -98,7 +99,12 @@ class SignalingHub:
             connection.closing = True
             participant = connection.participant
             if participant is not None:
-                await self.leave(participant, reason="disconnected")
+                try:
+                    await self.leave(participant, reason="disconnected")
+                except asyncio.CancelledError:
+                    raise
+                except Exception:
+                    _log.exception("leaving a meeting on disconnect failed")
             account_id = connection.account_id
             if account_id is not None:
                 sockets = self._accounts.get(account_id, set())
@@ -133,6 +139,7 @@ class SignalingHub:
                 organisation_id=organisation_id, code=code, topic=topic, locked=locked
             )
             self.meetings[(organisation_id, code)] = meeting
+        # TODO(#5): REST changes (lock, topic) reach a live meeting only here, unannounced
         meeting.topic, meeting.locked = topic, locked
         return meeting
 
@@ -142,6 +149,8 @@ class SignalingHub:
         """Takes ``participant`` out of its meeting, closes its transport and
         (with ``record``) ends its attendance record."""
         meeting = participant.meeting
+        if meeting.participants.get(participant.participant_id) is not participant:
+            return
         link = meeting.remove(participant, reason=reason)
         if (
             not meeting.participants
@@ -163,10 +172,19 @@ class SignalingHub:
 
     async def close_link(self, link: MediaLink) -> None:
         """Closes a participant's transport, finishing even if the caller is cancelled."""
-        task = asyncio.create_task(link.close())
+        task = asyncio.create_task(self._close_quietly(link))
         self._closing_links.add(task)
         task.add_done_callback(self._closing_links.discard)
         await asyncio.shield(task)
+
+    @staticmethod
+    async def _close_quietly(link: MediaLink) -> None:
+        try:
+            await link.close()
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            _log.exception("closing a participant's transport failed")
 
     async def end_meeting(self, meeting: LiveMeeting) -> None:
         """The meeting was ended or cancelled through the REST API."""

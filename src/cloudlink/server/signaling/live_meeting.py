@@ -13,6 +13,7 @@ import secrets
 from dataclasses import dataclass, field
 from typing import Any, Final
 
+from cloudlink import _native
 from cloudlink.errors import ConflictError, NotFoundError
 from cloudlink.server.signaling.connection import Connection
 from cloudlink.server.signaling.media_link import MediaLink
@@ -52,6 +53,7 @@ class SubscriptionRecord:
     sfu: Subscription
 
     def view(self) -> dict[str, Any]:
+        """The ``subscription`` of the subscribe answer."""
         kind = self.sfu.kind
         view: dict[str, Any] = {
             "subscription_id": self.subscription_id,
@@ -91,6 +93,7 @@ class LiveParticipant:
 
     @property
     def admitted(self) -> bool:
+        """Out of the waiting room."""
         return self.state == "admitted"
 
     def muted(self, kind: TrackKind) -> bool:
@@ -100,6 +103,7 @@ class LiveParticipant:
         return kind is TrackKind.CAMERA and self.video_muted
 
     def view(self) -> dict[str, Any]:
+        """The ``participant`` of the join answer and the events."""
         return {
             "participant_id": self.participant_id,
             "account_id": self.account_id,
@@ -127,9 +131,11 @@ class LiveMeeting:
     # --- views and events ---
 
     def view(self) -> dict[str, Any]:
+        """The ``meeting`` of the join answer and ``meeting-updated``."""
         return {"meeting_code": self.code, "topic": self.topic, "locked": self.locked}
 
     def track_view(self, track: LiveTrack) -> dict[str, Any]:
+        """The ``track`` of the publish answer and ``track-published``."""
         owner = self.participants.get(track.participant_id)
         return {
             "track_id": track.track_id,
@@ -139,9 +145,11 @@ class LiveMeeting:
         }
 
     def admitted(self) -> list[LiveParticipant]:
+        """The participants in the meeting proper, in joining order."""
         return [p for p in self.participants.values() if p.admitted]
 
     def waiting(self) -> list[LiveParticipant]:
+        """The participants in the waiting room, in joining order."""
         return [p for p in self.participants.values() if not p.admitted]
 
     def welcome(self, participant: LiveParticipant) -> dict[str, Any]:
@@ -164,6 +172,7 @@ class LiveMeeting:
                 participant.connection.send(event)
 
     def updated(self, participant: LiveParticipant) -> None:
+        """Tells everyone a participant's state changed."""
         self.broadcast({"type": "participant-updated", "participant": participant.view()})
 
     def waiting_room_changed(self) -> None:
@@ -293,6 +302,7 @@ class LiveMeeting:
         self.broadcast({"type": "track-unpublished", "track_id": track.track_id}, skip=participant)
 
     def own_track(self, participant: LiveParticipant, track_id: str) -> LiveTrack:
+        """A track ``participant`` publishes; NotFoundError otherwise."""
         track = self.tracks.get(track_id)
         if track is None or track.participant_id != participant.participant_id:
             raise NotFoundError("no such track of yours", code="not_found")
@@ -313,6 +323,7 @@ class LiveMeeting:
         return record
 
     def unsubscribe(self, participant: LiveParticipant, subscription_id: str) -> None:
+        """Ends one of ``participant``'s subscriptions; NotFoundError when unknown."""
         record = participant.subscriptions.pop(subscription_id, None)
         if record is None:
             raise NotFoundError("no such subscription", code="not_found")
@@ -323,8 +334,20 @@ class LiveMeeting:
         if kind == "audio":
             participant.audio_muted = muted
         else:
-            participant.video_muted = muted
+            was_muted, participant.video_muted = participant.video_muted, muted
+            camera = participant.tracks.get(TrackKind.CAMERA)
+            if was_muted and not muted and camera is not None:
+                # Subscribers missed the frames in between: start them again on a keyframe.
+                self._request_keyframe(participant, camera)
         self.updated(participant)
+
+    def _request_keyframe(self, participant: LiveParticipant, track: LiveTrack) -> None:
+        """A PLI to the publisher (RFC 4585 section 6.3.1)."""
+        publisher = self.room.participants.get(participant.participant_id)
+        if publisher is None or participant.link is None:
+            return
+        pli = _native.RtcpPli(sender_ssrc=publisher.rtcp_ssrc, media_ssrc=track.ssrc)
+        participant.link.send_rtcp(_native.serialize_rtcp([pli]))
 
     # --- the data path ---
 

@@ -62,9 +62,11 @@ class MediaLink:
     # --- DatagramTransport ---
 
     def send_rtp(self, data: bytes) -> None:
+        """Queues one RTP packet for the participant (never blocks)."""
         self._enqueue(data)
 
     def send_rtcp(self, data: bytes) -> None:
+        """Queues one RTCP compound for the participant (never blocks)."""
         self._enqueue(data)
 
     def _enqueue(self, data: bytes) -> None:
@@ -107,6 +109,7 @@ class MediaLink:
         except asyncio.CancelledError:
             raise
         except Exception as error:
+            # TODO(#5): the client is not told; it sees no media and must send restart-ice itself
             self.connect_failures += 1
             _log.warning("participant transport failed: %s", error)
             self._pending = None

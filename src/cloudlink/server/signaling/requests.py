@@ -30,6 +30,7 @@ from cloudlink.meetings import attendance, scheduling
 from cloudlink.meetings.join_link import parse_join_link
 from cloudlink.rtc.transport import TransportParameters
 from cloudlink.server.signaling.connection import CLOSE_TOO_LARGE, Connection
+from cloudlink.server.signaling.direct_calls import DirectCall
 from cloudlink.server.signaling.hub import SignalingHub
 from cloudlink.server.signaling.live_meeting import LiveParticipant
 from cloudlink.server.signaling.messages import (
@@ -94,7 +95,7 @@ async def handle_text(hub: SignalingHub, connection: Connection, text: str) -> N
         return
     try:
         if request.type not in REQUEST_TYPES:
-            check_fields(request)
+            check_fields(request)  # raises unknown_type
         if connection.principal is None and request.type not in _BEFORE_HELLO:
             raise AuthenticationError("send hello first", code="not_authenticated")
         check_fields(request)
@@ -187,6 +188,7 @@ async def _join(hub: SignalingHub, connection: Connection, request: Request) -> 
             context.meeting_password_limiter.reset(key)
 
     # Step 2: the attendance record (lock, waiting room, role).
+    # TODO(#5): the role is read once; co-hosts named mid-meeting act as attendees until they rejoin
     def work(session: Session) -> tuple[str, bool, int, str, str, str]:
         meeting, row = attendance.join(
             session, principal, code, password_ok=password_ok, ip_prefix=connection.ip_prefix
@@ -336,6 +338,7 @@ async def _remove(hub: SignalingHub, connection: Connection, request: Request) -
         raise InvalidRequestError("send leave to leave", code="invalid_message")
     if target.role == "host" and host.role != "host":
         raise PermissionDeniedError("the host cannot be removed", code="meeting_role_required")
+    # TODO(#5): no ban list; a removed participant may join again at once
     target.connection.send({"type": "removed", "reason": "removed_by_host"})
     await hub.leave(target, reason="removed_by_host")
     return {}
@@ -396,7 +399,7 @@ async def _call(hub: SignalingHub, connection: Connection, request: Request) -> 
     return {"call_id": call.call_id}
 
 
-def _callee_call(hub: SignalingHub, connection: Connection, call_id: str) -> Any:
+def _callee_call(hub: SignalingHub, connection: Connection, call_id: str) -> DirectCall:
     call = hub.calls.get(call_id)
     if call.callee_account_id != connection.account_id:
         raise NotFoundError("no such call to you", code="not_found")

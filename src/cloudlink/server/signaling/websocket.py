@@ -8,7 +8,6 @@ closes every socket (code 1001), the participants' transports and its tasks.
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
 from typing import Final
 
 from aiohttp import WSMsgType, web
@@ -34,18 +33,17 @@ _HEARTBEAT_S: Final = 30.0
 
 
 def add_signaling(app: web.Application) -> None:
-    """Registers ``GET /api/signaling`` and the hub's start and shutdown."""
+    """Registers ``GET /api/signaling`` and a hub that starts with ``app``
+    and closes at its shutdown (``app[CONTEXT]`` must be set)."""
+    app[HUB] = SignalingHub(app[CONTEXT])
     app.router.add_get(SIGNALING_PATH, _signaling)
-    app.cleanup_ctx.append(_hub_lifetime)
+    app.on_startup.append(_start_hub)
     app.on_shutdown.append(_close_hub)
+    app.on_cleanup.append(_close_hub)
 
 
-async def _hub_lifetime(app: web.Application) -> AsyncIterator[None]:
-    hub = SignalingHub(app[CONTEXT])
-    app[HUB] = hub
-    hub.start()
-    yield
-    await hub.close()
+async def _start_hub(app: web.Application) -> None:
+    app[HUB].start()
 
 
 async def _close_hub(app: web.Application) -> None:
@@ -64,6 +62,7 @@ async def _signaling(request: web.Request) -> web.WebSocketResponse:
         window_s=settings.signaling_rate_window_s,
     )
     hub.connections.add(connection)
+    # TODO(#5): a socket that never sends hello stays open; nothing bounds unauthenticated sockets
     try:
         async for message in ws:
             if message.type is WSMsgType.TEXT:
