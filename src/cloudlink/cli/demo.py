@@ -240,14 +240,14 @@ async def _demo(args: argparse.Namespace, conditions: NetworkConditions, video: 
                     )
                 )
             info = await clients[0].create_meeting("CloudLink demo meeting")
-            print(f"server      {url}", file=out)
-            print(f"meeting     {info.code}   join link {info.join_link}", file=out)
-            print(
+            banner = [
+                f"server      {url}",
+                f"meeting     {info.code}   join link {info.join_link}",
                 f"sign in     organisation {_ORGANISATION!r}, accounts "
                 f"{', '.join(a for a, _ in people)}, password {password}",
-                file=out,
-            )
-            print(f"console     {url}/console/ (as {_HOST_ACCOUNT})", file=out)
+                f"console     {url}/console/ (as {_HOST_ACCOUNT})",
+            ]
+            print("\n".join(banner), file=out)
             for index, ((account, display), client) in enumerate(zip(people, clients, strict=True)):
                 meeting = await _join(client, info.code, conditions, args.seed + 2 * index)
                 participants.append(_Participant(account, display, client, meeting))
@@ -285,7 +285,10 @@ async def _demo(args: argparse.Namespace, conditions: NetworkConditions, video: 
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), remaining_s)
                 if not args.json:
-                    _draw(out, participants, ids, time.monotonic() - started_s)
+                    now_s = time.monotonic()
+                    _draw(
+                        out, banner, participants, ids, now_s - started_s, now_s - measured_from_s
+                    )
             figures = _figures(participants, ids, time.monotonic() - measured_from_s)
         finally:
             # Step 5: everyone leaves, then the server stops.
@@ -496,11 +499,19 @@ def _cell(value: object, width: int) -> str:
 
 
 def _draw(
-    out: TextIO, participants: list[_Participant], ids: dict[str, str], elapsed_s: float
+    out: TextIO,
+    banner: list[str],
+    participants: list[_Participant],
+    ids: dict[str, str],
+    elapsed_s: float,
+    measured_s: float,
 ) -> None:
-    """Redraws the table (in place on a terminal, appended otherwise)."""
-    figures = _figures(participants, ids, max(elapsed_s - _SETTLE_S, 1e-3))
-    lines = [f"meeting time {elapsed_s:6.1f} s", " ".join(_cell(n, w) for n, w in _COLUMNS)]
+    """Redraws the banner and the table in place on a terminal; elsewhere
+    (a pipe, a log) appends the table alone."""
+    figures = _figures(participants, ids, max(measured_s, 1e-3))
+    lines = banner[:] if out.isatty() else []
+    lines.append(f"meeting time {elapsed_s:6.1f} s (figures over {measured_s:.0f} s of media)")
+    lines.append(" ".join(_cell(n, w) for n, w in _COLUMNS))
     for person in figures["participants"]:
         for pair in person["received"]:
             audio, video = pair["audio"], pair["video"]
