@@ -31,6 +31,8 @@ def test_a_short_meeting_hears_and_shows_everyone(capsys: pytest.CaptureFixture[
             name for name in names if name != person["name"]
         )
         assert person["sent"]["audio"]["packetsSent"] > 100
+        # Measured from the SFU's receiver reports on what the person sends.
+        assert person["roundTripTimeMs"] is not None and person["roundTripTimeMs"] > 0.0
         assert person["sent"]["camera"]["packetsSent"] > 30
         for pair in person["received"]:
             video = pair["video"]
