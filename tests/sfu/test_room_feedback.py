@@ -4,7 +4,7 @@ rewritten, receiver reports consumed."""
 
 from __future__ import annotations
 
-from _sfu_streams import VideoPublisher, VideoSubscriber, published
+from _sfu_streams import MemoryTransport, VideoPublisher, VideoSubscriber, published
 
 from cloudlink import _native
 from cloudlink.sfu import Room, TrackKind
@@ -159,3 +159,41 @@ def test_sender_reports_are_rewritten_and_receiver_reports_consumed() -> None:
     assert subscription.fraction_lost == 25 and subscription.jitter == 90
     # The receiver report went nowhere.
     assert not publisher.transport.rtcp and not subscriber.transport.rtcp
+
+
+def test_publishers_get_receiver_reports_on_their_uplink() -> None:
+    room = Room(room_id="rr")
+    transport = MemoryTransport()
+    room.add_participant("alice", transport)
+    room.publish("alice", track_id="mic", kind=TrackKind.AUDIO, ssrc=PUBLISHER_SSRC)
+    sender_report = _native.RtcpSenderReport(
+        ssrc=PUBLISHER_SSRC, ntp_timestamp=(77 << 32) | (5 << 16)
+    )
+    lost = {17, 18, 40, 61, 90}
+    for sequence in range(100):
+        time_ms = 20.0 * sequence
+        if sequence == 10:
+            room.receive("alice", _native.serialize_rtcp([sender_report]), now_ms=time_ms)
+        if sequence in lost:
+            continue
+        packet = _native.RtpPacket(
+            payload_type=111,
+            sequence_number=sequence,
+            timestamp=960 * sequence,
+            ssrc=PUBLISHER_SSRC,
+            payload=bytes(60),
+        )
+        room.receive("alice", packet.serialize(), now_ms=time_ms)
+    reports = [p for p in transport.rtcp_packets() if isinstance(p, _native.RtcpReceiverReport)]
+    # Two seconds of media: one report per half second, the first at once.
+    assert len(reports) == 4
+    assert room.counters.receiver_reports_sent == 4
+    assert {r.ssrc for r in reports} == {room.participants["alice"].rtcp_ssrc}
+    (block,) = reports[-1].report_blocks
+    assert block.ssrc == PUBLISHER_SSRC
+    # Up to the report's time (1.5 s, packet 75): 17, 18, 40 and 61 missing.
+    assert block.cumulative_lost == 4
+    assert block.extended_highest_sequence == 75
+    # LSR: the middle 32 bits of the SR's NTP time; DLSR in 1/65536 s since it came.
+    assert block.last_sr == (77 << 16) | 5
+    assert abs(block.delay_since_last_sr - (1500.0 - 200.0) * 65.536) <= 1.0

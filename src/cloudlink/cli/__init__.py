@@ -19,7 +19,7 @@ from cloudlink.errors import CloudLinkError
 __all__ = ["main"]
 
 # Modules under cloudlink.cli that add command groups, in help order.
-_COMMAND_MODULES = ("audio", "video", "serve", "admin")
+_COMMAND_MODULES = ("demo", "audio", "video", "serve", "admin")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -28,6 +28,7 @@ class RoomCounters:
     rembs_received: int = 0
     report_blocks_received: int = 0
     sender_reports_forwarded: int = 0
+    receiver_reports_sent: int = 0
     rtcp_ignored: int = 0
 
     def as_dict(self) -> dict[str, int]:

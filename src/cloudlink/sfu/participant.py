@@ -24,6 +24,8 @@ class Participant:
         self.tracks_by_ssrc: dict[int, PublishedTrack] = {}
         self.subscriptions: list[Subscription] = []
         self.estimate_bps: float | None = None
+        # When the room last sent this participant a receiver report.
+        self.last_receiver_report_ms: float | None = None
 
     def camera(self) -> PublishedTrack | None:
         """The participant's camera track, if it publishes one."""

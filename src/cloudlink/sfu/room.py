@@ -14,7 +14,8 @@ here, not forwarded blindly (RFC 4585, RFC 5104, draft-alvestrand-rmcat-remb):
 - REMB: the subscriber's estimate, shared among its video streams (screen
   share first), picks each one's temporal layer.
 - Receiver reports: kept per subscription; the publisher's sender reports
-  go to its subscribers rewritten.
+  go to its subscribers rewritten, and the publisher gets receiver reports
+  on its uplink (its RTT to the SFU comes from them).
 
 A malformed datagram, an unknown SSRC or an internal error is counted and
 dropped; nothing raises out of the receive calls.
@@ -53,6 +54,11 @@ DEFAULT_AUDIO_LEVEL_EXTENSION_ID: Final = 1
 # Bitrate set aside for each audio stream a subscriber receives before its
 # estimate is shared among video (Opus voice at 32 kbit/s plus headers).
 _AUDIO_RESERVE_BPS: Final = 40_000
+# How often a publisher gets a receiver report on its tracks (RFC 3550
+# section 6.2 scales this with bandwidth; half a second keeps RTT fresh).
+_RECEIVER_REPORT_INTERVAL_MS: Final = 500.0
+# RFC 3550 section 6.4: at most 31 report blocks in one RR.
+_MAX_REPORT_BLOCKS: Final = 31
 # The second byte of an RTCP packet (its packet type) in the range RFC 5761
 # section 4 reserves for RTCP when it shares a transport with RTP.
 _RTCP_TYPES: Final = range(192, 224)
@@ -251,6 +257,7 @@ class Room:
             lost = track.on_packet(view, now)
             if lost:
                 self._nack_upstream([(track, n) for n in lost])
+            self._report_to_publisher(participant, now)
             if view.audio_level is not None:
                 self.active_speaker.update(participant_id, view.audio_level, now)
             if logger.isEnabledFor(logging.DEBUG):
@@ -329,7 +336,7 @@ class Room:
                 if subscription is not None:
                     subscription.on_report_block(block)
             if isinstance(packet, _native.RtcpSenderReport):
-                self._forward_sender_report(participant, packet)
+                self._forward_sender_report(participant, packet, now_ms)
         else:
             # SDES, BYE, transport-wide feedback and unknown types end here.
             # TODO(#5): TWCC from subscribers is not used; a send-side estimate would replace REMB.
@@ -393,11 +400,15 @@ class Room:
                 budget -= rates[min(layer, len(rates) - 1)]
 
     def _forward_sender_report(
-        self, participant: Participant, report: _native.RtcpSenderReport
+        self, participant: Participant, report: _native.RtcpSenderReport, now_ms: float
     ) -> None:
         track = participant.tracks_by_ssrc.get(report.ssrc)
         if track is None:
             return
+        # Its time goes back in our next report block (LSR/DLSR, RFC 3550 6.4.1).
+        track.statistics.on_sender_report(
+            ntp_timestamp=report.ntp_timestamp, arrival_time_ms=now_ms
+        )
         for subscription in track.subscriptions:
             if subscription.source is not track:
                 continue
@@ -405,6 +416,25 @@ class Room:
             if data is not None:
                 subscription.transport.send_rtcp(data)
                 self.counters.sender_reports_forwarded += 1
+
+    def _report_to_publisher(self, participant: Participant, now_ms: float) -> None:
+        """Every half second of a participant's media, a receiver report on
+        its tracks (RFC 3550 section 6.4.2): loss and jitter of its uplink,
+        and the LSR/DLSR its RTT is measured from."""
+        last_ms = participant.last_receiver_report_ms
+        if last_ms is not None and now_ms - last_ms < _RECEIVER_REPORT_INTERVAL_MS:
+            return
+        participant.last_receiver_report_ms = now_ms
+        blocks = [
+            block
+            for track in participant.tracks.values()
+            if (block := track.statistics.report_block(now_ms)) is not None
+        ][:_MAX_REPORT_BLOCKS]
+        if not blocks:
+            return
+        report = _native.RtcpReceiverReport(ssrc=participant.rtcp_ssrc, report_blocks=blocks)
+        participant.transport.send_rtcp(_native.serialize_rtcp([report]))
+        self.counters.receiver_reports_sent += 1
 
     # --- active speaker ---
 

@@ -69,7 +69,10 @@ class PublishedTrack:
         self.subscriptions: list[Subscription] = []
         self._unwrapper = _native.SequenceUnwrapper()
         self.nack_tracker = _native.NackTracker() if kind.is_video else None
-        # TODO(#5): no receiver reports to publishers, so this RTT is a guess, not measured.
+        # Loss and jitter of the way in, for the room's receiver reports to
+        # the publisher (RFC 3550 section 6.4.2), which give it its RTT.
+        self.statistics = _native.ReceiveStatistics(ssrc=ssrc, clock_rate_hz=clock_rate_hz)
+        # TODO(#5): the room does not measure its own RTT to publishers, so this is a guess.
         self.rtt_ms = DEFAULT_UPSTREAM_RTT_MS
         self.packets_received = 0
         self.bytes_received = 0
@@ -79,6 +82,12 @@ class PublishedTrack:
         returns the sequence numbers to NACK to the publisher now."""
         view.sequence = self._unwrapper.unwrap(view.sequence_number)
         self.cache.put(view)
+        self.statistics.on_packet(
+            sequence_number=view.sequence_number,
+            timestamp=view.timestamp,
+            arrival_time_ms=now_ms,
+            payload_bytes=view.payload_bytes,
+        )
         self.bitrate_meter.on_packet(view.temporal_layer_id, len(view.data), now_ms)
         self.packets_received += 1
         self.bytes_received += len(view.data)
