@@ -4,9 +4,11 @@ rewritten, receiver reports consumed."""
 
 from __future__ import annotations
 
+import pytest
 from _sfu_streams import MemoryTransport, VideoPublisher, VideoSubscriber, published
 
 from cloudlink import _native
+from cloudlink.errors import ConfigError
 from cloudlink.sfu import Room, TrackKind
 
 PUBLISHER_SSRC = 0xABCD
@@ -197,3 +199,45 @@ def test_publishers_get_receiver_reports_on_their_uplink() -> None:
     # LSR: the middle 32 bits of the SR's NTP time; DLSR in 1/65536 s since it came.
     assert block.last_sr == (77 << 16) | 5
     assert abs(block.delay_since_last_sr - (1500.0 - 200.0) * 65.536) <= 1.0
+
+
+def _audio_packet(sequence: int) -> bytes:
+    return _native.RtpPacket(
+        payload_type=111,
+        sequence_number=sequence,
+        timestamp=960 * sequence,
+        ssrc=PUBLISHER_SSRC,
+        payload=bytes(60),
+    ).serialize()
+
+
+def test_a_paused_track_is_not_forwarded_and_resumes_without_a_gap() -> None:
+    room = Room(room_id="mute")
+    publisher, listener = MemoryTransport(), MemoryTransport()
+    room.add_participant("alice", publisher)
+    room.add_participant("bob", listener)
+    room.publish("alice", track_id="mic", kind=TrackKind.AUDIO, ssrc=PUBLISHER_SSRC)
+    room.subscribe("bob", "mic", now_ms=0.0)
+    for sequence in range(100):
+        if sequence == 20:
+            room.set_paused("mic", True)
+        if sequence == 70:
+            room.set_paused("mic", False, now_ms=20.0 * sequence)
+        room.receive("alice", _audio_packet(sequence), now_ms=20.0 * sequence)
+    forwarded = [_native.RtpPacket.parse(data) for data in listener.take_rtp()]
+    # 50 packets held back while muted, the rest forwarded in one unbroken numbering.
+    assert len(forwarded) == 50
+    assert room.counters.rtp_paused == 50
+    numbers = [packet.sequence_number for packet in forwarded]
+    assert numbers == list(range(numbers[0], numbers[0] + 50))
+    # The timestamps jump by the time the pause lasted, as across a DTX gap.
+    step = forwarded[20].timestamp - forwarded[19].timestamp
+    assert step == 960 * 51
+    # Paused packets still count for the publisher's uplink report.
+    assert published(room, "mic").statistics.packets_received == 100
+
+
+def test_pausing_an_unknown_track_is_refused() -> None:
+    room = Room(room_id="mute")
+    with pytest.raises(ConfigError, match="nope"):
+        room.set_paused("nope", True)

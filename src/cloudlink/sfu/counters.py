@@ -13,6 +13,7 @@ class RoomCounters:
     ``*_malformed`` / ``unknown_*`` fields and dropped."""
 
     rtp_received: int = 0
+    rtp_paused: int = 0
     rtcp_received: int = 0
     rtp_malformed: int = 0
     rtcp_malformed: int = 0

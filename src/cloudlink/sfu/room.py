@@ -198,6 +198,22 @@ class Room:
         if subscriber is not None and subscription in subscriber.subscriptions:
             subscriber.subscriptions.remove(subscription)
 
+    def set_paused(self, track_id: str, paused: bool, *, now_ms: float | None = None) -> None:
+        """Pauses a track (its publisher muted it) or resumes it. A paused
+        track's packets are still received, cached and reported on, but
+        reach no subscriber; on resume each subscriber's stream goes on
+        without a gap in its numbering (video from the next keyframe)."""
+        track = self._tracks.get(track_id)
+        if track is None:
+            raise ConfigError(f"no track {track_id!r} in the room")
+        if track.paused == paused:
+            return
+        track.paused = paused
+        if not paused:
+            now = _now_ms() if now_ms is None else now_ms
+            for subscription in list(track.subscriptions):
+                subscription.resume(track, now)
+
     def track(self, track_id: str) -> PublishedTrack | None:
         """A published track by its id."""
         return self._tracks.get(track_id)
@@ -258,6 +274,9 @@ class Room:
             if lost:
                 self._nack_upstream([(track, n) for n in lost])
             self._report_to_publisher(participant, now)
+            if track.paused:
+                counters.rtp_paused += 1
+                return
             if view.audio_level is not None:
                 self.active_speaker.update(participant_id, view.audio_level, now)
             if logger.isEnabledFor(logging.DEBUG):

@@ -91,6 +91,14 @@ class Subscription:
         if self.kind.is_video:
             self._request_keyframe(track, now_ms)
 
+    def resume(self, track: PublishedTrack, now_ms: float) -> None:
+        """After ``track`` was paused: the stream goes on from its next
+        packet (audio) or keyframe (video, asked for now), numbered and
+        timed on from the last one forwarded, so the pause is no loss."""
+        if self.source is track:
+            self.source = None
+            self.switch_to(track, now_ms)
+
     def on_rtp(self, track: PublishedTrack, view: RtpView, now_ms: float) -> None:
         """Forwards (or drops) one packet of a track this subscription
         listens to."""

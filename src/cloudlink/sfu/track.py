@@ -76,6 +76,8 @@ class PublishedTrack:
         self.rtt_ms = DEFAULT_UPSTREAM_RTT_MS
         self.packets_received = 0
         self.bytes_received = 0
+        # A muted track: received and reported on, not forwarded (Room.set_paused).
+        self.paused = False
 
     def on_packet(self, view: RtpView, now_ms: float) -> list[int]:
         """Numbers, caches and measures one packet before it is forwarded;

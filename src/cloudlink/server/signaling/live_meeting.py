@@ -13,7 +13,6 @@ import secrets
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from cloudlink import _native
 from cloudlink.errors import ConflictError, NotFoundError
 from cloudlink.server.signaling.connection import Connection
 from cloudlink.server.signaling.media_link import MediaLink
@@ -333,29 +332,18 @@ class LiveMeeting:
         """``kind`` is ``audio`` or ``video`` (the camera); tells everyone."""
         if kind == "audio":
             participant.audio_muted = muted
+            track = participant.tracks.get(TrackKind.AUDIO)
         else:
-            was_muted, participant.video_muted = participant.video_muted, muted
-            camera = participant.tracks.get(TrackKind.CAMERA)
-            if was_muted and not muted and camera is not None:
-                # Subscribers missed the frames in between: start them again on a keyframe.
-                self._request_keyframe(participant, camera)
+            participant.video_muted = muted
+            track = participant.tracks.get(TrackKind.CAMERA)
+        if track is not None:
+            # The room stops forwarding it; on unmute subscribers go on from
+            # the next packet (a keyframe for video) with no gap to count as loss.
+            self.room.set_paused(track.track_id, muted)
         self.updated(participant)
-
-    def _request_keyframe(self, participant: LiveParticipant, track: LiveTrack) -> None:
-        """A PLI to the publisher (RFC 4585 section 6.3.1)."""
-        publisher = self.room.participants.get(participant.participant_id)
-        if publisher is None or participant.link is None:
-            return
-        pli = _native.RtcpPli(sender_ssrc=publisher.rtcp_ssrc, media_ssrc=track.ssrc)
-        participant.link.send_rtcp(_native.serialize_rtcp([pli]))
 
     # --- the data path ---
 
     def _receive_rtp(self, participant: LiveParticipant, data: bytes) -> None:
-        """A publisher's RTP into the room, unless its track is muted."""
-        if len(data) >= 12 and (participant.audio_muted or participant.video_muted):
-            ssrc = int.from_bytes(data[8:12], "big")
-            for track in participant.tracks.values():
-                if track.ssrc == ssrc and participant.muted(track.kind):
-                    return
+        """A publisher's RTP into the room (which holds back muted tracks)."""
         self.room.receive_rtp(participant.participant_id, data)
