@@ -13,6 +13,7 @@ __all__ = [
     "CodecError",
     "ConfigError",
     "ConflictError",
+    "CredentialVaultError",
     "InvalidRequestError",
     "MediaFileError",
     "NotFoundError",
@@ -20,7 +21,11 @@ __all__ = [
     "RateLimitedError",
     "RtpError",
     "ServiceError",
+<<<<<<< HEAD
     "SessionDescriptionError",
+=======
+    "SignalingError",
+>>>>>>> client
     "StoreError",
 ]
 
@@ -47,6 +52,11 @@ class RtpError(CloudLinkError, ValueError):
 
 class StoreError(CloudLinkError, RuntimeError):
     """The organisation's database cannot be opened, migrated or reached."""
+
+
+class CredentialVaultError(CloudLinkError, ValueError):
+    """The client's credential file cannot be read: altered, truncated, of
+    another format, or sealed with another key or passphrase."""
 
 
 class ServiceError(CloudLinkError):
@@ -108,3 +118,11 @@ class RateLimitedError(ServiceError, PermissionError):
     def __init__(self, message: str, *, retry_after_s: float, code: str | None = None) -> None:
         super().__init__(message, code=code)
         self.retry_after_s = retry_after_s
+
+
+class SignalingError(ServiceError):
+    """The signaling server refused a request (``code`` as in
+    docs/signaling.md: ``wrong_meeting_password``, ``busy``...), or the
+    socket closed before it answered (``connection_closed``)."""
+
+    default_code = "signaling_error"

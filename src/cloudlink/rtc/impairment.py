@@ -29,6 +29,8 @@ class Impairment:
         self.packets_dropped = 0
         self.packets_delayed = 0
 
+    # TODO(#5): a downlink drops packets after SRTP decryption, so libsrtp's replay check
+    # refuses the retransmission of one it dropped: NACK cannot repair simulated downlink loss.
     def deliver(self, packet: bytes, handler: Callable[[bytes], None]) -> None:
         """Calls ``handler(packet)`` after the packet's delay, or never."""
         delay_ms = self._simulator.delay_ms()

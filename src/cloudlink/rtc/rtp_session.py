@@ -33,7 +33,7 @@ from cloudlink.rtc import header_extensions as ext
 from cloudlink.rtc.bandwidth_estimator import BandwidthEstimator
 from cloudlink.rtc.rtp_receiver import Kind, PayloadHandler, RtpReceiver
 from cloudlink.rtc.rtp_sender import RtpSender
-from cloudlink.rtc.transport import Transport
+from cloudlink.rtc.transport import PacketTransport
 from cloudlink.rtc.transport_feedback import SentPacketLog, TransportFeedbackBuilder
 
 __all__ = ["RtpSession"]
@@ -55,7 +55,7 @@ class RtpSession:
 
     def __init__(
         self,
-        transport: Transport,
+        transport: PacketTransport,
         *,
         cname: str | None = None,
         extension_ids: ext.HeaderExtensionIds | None = None,
@@ -145,6 +145,20 @@ class RtpSession:
         if ssrc is not None:
             self._receivers_by_ssrc[ssrc] = receiver
         return receiver
+
+    def remove_sender(self, sender: RtpSender) -> None:
+        """Stops reporting on ``sender``'s stream (after its last packet)."""
+        if self._senders.get(sender.ssrc) is sender:
+            del self._senders[sender.ssrc]
+        self.video_bitrate_listeners.pop(sender.ssrc, None)
+
+    def remove_receiver(self, receiver: RtpReceiver) -> None:
+        """Stops receiving (and reporting on) ``receiver``'s stream; its
+        packets count as unknown from now on."""
+        if receiver in self._receivers:
+            self._receivers.remove(receiver)
+        if receiver.ssrc is not None and self._receivers_by_ssrc.get(receiver.ssrc) is receiver:
+            del self._receivers_by_ssrc[receiver.ssrc]
 
     @property
     def senders(self) -> list[RtpSender]:

@@ -15,7 +15,7 @@ import asyncio
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any, Final, Protocol
 
 import aiortc
 import aiortc.sdp
@@ -24,7 +24,7 @@ from cloudlink.errors import InvalidRequestError, RtpError
 from cloudlink.rtc import _aiortc_internals as internals
 from cloudlink.rtc.impairment import Impairment
 
-__all__ = ["Transport", "TransportParameters", "connect_pair"]
+__all__ = ["PacketTransport", "Transport", "TransportParameters", "connect_pair"]
 
 # Bounds on what a peer may send in the JSON form (signaling input).
 _MAX_CANDIDATES: Final = 32
@@ -33,6 +33,16 @@ _MAX_FIELD_CHARS: Final = 512
 logger = logging.getLogger(__name__)
 
 PacketHandler = Callable[[bytes], None]
+
+
+class PacketTransport(Protocol):
+    """What an RTP session needs of its transport: :class:`Transport`, or
+    anything that carries one (a client's transport that survives ICE
+    restarts)."""
+
+    async def send(self, packet: bytes) -> None: ...
+
+    def set_handlers(self, *, on_rtp: PacketHandler, on_rtcp: PacketHandler) -> None: ...
 
 
 @dataclass(frozen=True)
