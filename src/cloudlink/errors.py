@@ -21,11 +21,8 @@ __all__ = [
     "RateLimitedError",
     "RtpError",
     "ServiceError",
-<<<<<<< HEAD
     "SessionDescriptionError",
-=======
     "SignalingError",
->>>>>>> client
     "StoreError",
 ]
 
