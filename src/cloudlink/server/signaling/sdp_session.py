@@ -56,6 +56,7 @@ _FORWARDED_EXTENSIONS: Final = {
     ext.ABS_SEND_TIME_URI: ext.HeaderExtensionIds().abs_send_time,
 }
 # The canonical name of every stream the SFU announces in an answer.
+# TODO(#5): one msid stream for every forwarded track: browsers cannot lip-sync per participant.
 _CNAME: Final = "cloudlink-sfu"
 _SENDING: Final = frozenset({"sendrecv", "sendonly"})
 _RECEIVING: Final = frozenset({"sendrecv", "recvonly"})
@@ -144,6 +145,7 @@ def _publications(
                 f"one SSRC per sending section (no simulcast) [mid:{section.mid}]"
             )
         # TODO(#5): a browser publishes no screen share: a second sending video section is refused.
+        # TODO(#5): no REMB or reports to publishers: a browser camera stays near 300 kbit/s.
         kind = TrackKind.AUDIO if section.kind == "audio" else TrackKind.CAMERA
         if any(k is kind for k, _ in publish.values()):
             raise SessionDescriptionError(f"at most one sending {section.kind} section")
