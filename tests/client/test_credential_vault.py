@@ -54,13 +54,15 @@ def test_the_file_never_holds_a_secret_in_clear(vault: CredentialVault) -> None:
 
 
 def test_key_file_is_created_private_beside_the_vault(tmp_path: Path) -> None:
-    vault = CredentialVault(tmp_path / "credentials")
+    vault = CredentialVault(tmp_path / "cloudlink" / "credentials")
     vault.save(CREDENTIALS)
-    assert vault.key_path == tmp_path / "credentials.key"
+    folder = tmp_path / "cloudlink"
+    assert vault.key_path == folder / "credentials.key"
     assert stat.S_IMODE(vault.key_path.stat().st_mode) == 0o600
+    assert stat.S_IMODE(folder.stat().st_mode) == 0o700
     assert len(vault.key_path.read_bytes()) == 32
     # Nothing else is left behind (no temporary files).
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["credentials", "credentials.key"]
+    assert sorted(p.name for p in folder.iterdir()) == ["credentials", "credentials.key"]
 
 
 @pytest.mark.parametrize("offset", [0, 4, 10, 30, 40, -1])

@@ -21,6 +21,8 @@ from _client_world import (  # noqa: F401
 )
 
 from cloudlink.client import MeetingEvent, RemoteAudioTrack
+from cloudlink.client.live_pattern import live_test_pattern, read_live_pattern
+from cloudlink.client.meeting import ACTIVE_SPEAKER
 from cloudlink.errors import ConfigError, SignalingError
 from cloudlink.media.frame import AudioFrame
 from cloudlink.media.synthetic import ToneSource
@@ -251,6 +253,9 @@ async def test_events_reach_callbacks_and_bad_calls_change_nothing(
             await guest.unpublish("audio")
         with pytest.raises(ConfigError):
             await guest.publish_video([], kind="camera")
+        with pytest.raises(ConfigError, match="48000 Hz"):
+            await guest.publish_audio(ToneSource(sample_rate_hz=48000))
+        assert guest.audio is None
         await guest.publish_audio(ToneSource(frequency_hz=500.0, sample_rate_hz=RATE_HZ))
         with pytest.raises(ConfigError):
             await guest.publish_audio(ToneSource(frequency_hz=500.0, sample_rate_hz=RATE_HZ))
@@ -263,6 +268,8 @@ async def test_events_reach_callbacks_and_bad_calls_change_nothing(
         assert ada.meeting is None
         with pytest.raises(ConfigError):
             await guest.publish_audio(ToneSource(frequency_hz=500.0, sample_rate_hz=RATE_HZ))
+        with pytest.raises(ConfigError, match="has been left"):
+            await guest.send_chat("anyone?")
         await chair.wait_for("participant-left", timeout_s=WAIT_S)
     finally:
         await host.close()
@@ -283,6 +290,85 @@ async def test_join_waits_in_the_waiting_room_until_admitted(server: EmbeddedSer
         assert guest.me is not None and guest.me.state == "admitted"
         assert chair.participant_id in guest.participants
         assert guest.transport.connected
+    finally:
+        await host.close()
+        await ada.close()
+
+
+async def test_one_screen_share_at_a_time(server: EmbeddedServer) -> None:
+    host, ada = await sign_in(server, "host"), await sign_in(server, "ada")
+    try:
+        info = await host.create_meeting("Screens")
+        viewer = await host.join(info.code, **QUIET)
+        presenter = await ada.join(info.code, **QUIET)
+        shown = Received()
+        shown.attach(viewer)
+        await presenter.publish_video(
+            live_test_pattern(width_px=320, height_px=240, duration_s=5.0), kind="screen"
+        )
+        published = await viewer.wait_for("track-published", timeout_s=WAIT_S)
+        assert published.track is not None and published.track.kind == "screen"
+        await until(lambda: len(shown.seen(presenter.participant_id)) >= 3)
+
+        with pytest.raises(SignalingError) as refused:
+            await viewer.publish_video(live_test_pattern(duration_s=1.0), kind="screen")
+        assert refused.value.code == "screen_share_busy"
+        assert "screen" not in viewer.video
+
+        await presenter.unpublish("screen")
+        await viewer.wait_for("track-unpublished", timeout_s=WAIT_S)
+        await viewer.publish_video(live_test_pattern(duration_s=1.0), kind="screen")
+        assert "screen" in viewer.video
+    finally:
+        await host.close()
+        await ada.close()
+
+
+async def test_the_active_speakers_camera(server: EmbeddedServer) -> None:
+    host, ada = await sign_in(server, "host"), await sign_in(server, "ada")
+    try:
+        info = await host.create_meeting("Speaker view")
+        viewer = await host.join(info.code, auto_subscribe=(), **QUIET)
+        speaker = await ada.join(info.code, **QUIET)
+        await speaker.publish_audio(ToneSource(frequency_hz=300.0, sample_rate_hz=RATE_HZ))
+        await speaker.publish_video(live_test_pattern(width_px=320, height_px=240, duration_s=5.0))
+        spoke = await viewer.wait_for("active-speaker", timeout_s=WAIT_S)
+        assert spoke.participant_id == speaker.participant_id
+        frames: list[int] = []
+        viewer.render_video(
+            ACTIVE_SPEAKER,
+            lambda frame: (
+                frames.append(reading.frame_number)
+                if (reading := read_live_pattern(frame))
+                else None
+            ),
+        )
+        await viewer.subscribe_active_speaker()
+        await until(lambda: len(frames) >= 5)
+        assert frames == sorted(frames)
+        assert set(viewer.stats()["inbound"]) == {ACTIVE_SPEAKER}
+        await viewer.unsubscribe(ACTIVE_SPEAKER)
+        assert not viewer.remote
+    finally:
+        await host.close()
+        await ada.close()
+
+
+async def test_a_source_that_ends_is_followed_by_silence(server: EmbeddedServer) -> None:
+    host, ada = await sign_in(server, "host"), await sign_in(server, "ada")
+    try:
+        info = await host.create_meeting("Short")
+        listener = await host.join(info.code, **QUIET)
+        talker = await ada.join(info.code, **QUIET)
+        heard = Received()
+        heard.attach(listener)
+        tone = list(itertools.islice(ToneSource(sample_rate_hz=RATE_HZ), 50))
+        track = await talker.publish_audio(iter(tone))
+        await until(lambda: rms(heard.heard(talker.participant_id)) > 1000.0)
+        await until(lambda: track.ended and track.silent_frames_sent > 30)
+        # What plays out after the tone is (close to) digital silence, not the tone concealed.
+        await until(lambda: rms(heard.heard(talker.participant_id)[-1600:]) < 10.0)
+        assert not track.held and not track.muted
     finally:
         await host.close()
         await ada.close()

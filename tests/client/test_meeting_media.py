@@ -1,5 +1,5 @@
 """A meeting of three Python clients through the server's SFU on loopback,
-each client's uplink losing 5% of its packets: everyone hears the others'
+each client's network losing 5% of its packets both ways: everyone hears the others'
 speech and sees their test pattern (frame numbers in order, latency read
 from the stamps), NACK and PLI repair the video, and the quality stats
 and telemetry are filled in."""
@@ -60,7 +60,7 @@ def speech(name: str) -> list[AudioFrame]:
     return list(itertools.islice(speech_source(name, sample_rate_hz=RATE_HZ), int(MEDIA_S * 100)))
 
 
-async def test_three_clients_hear_and_see_each_other_through_lossy_uplinks(
+async def test_three_clients_hear_and_see_each_other_over_lossy_paths(
     server: EmbeddedServer,
 ) -> None:
     names = list(SPEAKERS)
@@ -73,6 +73,7 @@ async def test_three_clients_hear_and_see_each_other_through_lossy_uplinks(
                 info.join_link if seed else info.code,
                 sample_rate_hz=RATE_HZ,
                 uplink=NetworkConditions(loss_pct=5.0, base_delay_ms=10.0, seed=seed + 1),
+                downlink=NetworkConditions(loss_pct=5.0, base_delay_ms=10.0, seed=seed + 11),
                 quality_report_interval_s=1.0,
             )
             meetings.append(meeting)
@@ -126,9 +127,11 @@ async def test_three_clients_hear_and_see_each_other_through_lossy_uplinks(
                 for key in ("framesDropped", "freezeCount", "nackCount", "pliCount", "jitter"):
                     assert key in camera
 
-        # 5% uplink loss: packets were dropped, the SFU and the receivers
+        # 5% loss: packets were dropped both ways, the SFU and the receivers
         # asked for them again, and keyframes were asked for.
-        assert all(stats[n]["transport"]["uplinkPacketsDropped"] > 0 for n in names)
+        for name in names:
+            transport = stats[name]["transport"]
+            assert transport["uplinkPacketsDropped"] > 0 and transport["downlinkPacketsDropped"] > 0
         inbound_nacks = sum(
             stats[n]["inbound"][p]["camera"]["nackCount"]
             for n in names

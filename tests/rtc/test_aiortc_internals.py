@@ -126,3 +126,17 @@ def test_an_ortc_receiver_gets_the_track_receive_needs() -> None:
         await transport.close()
 
     asyncio.run(check())
+
+
+def test_received_datagrams_pass_through_the_connections_queue() -> None:
+    # filter_received_datagrams replaces put_nowait on the queue that aioice
+    # fills with (data, component) and recvfrom reads.
+    connection = aiortc.RTCIceGatherer(iceServers=[])._connection
+    assert isinstance(connection._queue, asyncio.Queue)
+    source = inspect.getsource(aioice.Connection)
+    assert "self._queue.put_nowait((data, component))" in source
+    assert "self._queue.put_nowait(None)" in source
+    assert "result = await self._queue.get()" in inspect.getsource(aioice.Connection.recvfrom)
+    assert "self._recv = self._connection.recv" in inspect.getsource(
+        aiortc.rtcicetransport.RTCIceTransport.__init__
+    )

@@ -12,7 +12,7 @@ from cloudlink.client.client import Client
 from cloudlink.client.credential_vault import CredentialVault, StoredCredentials
 from cloudlink.client.direct_calls import IncomingCall, OutgoingCall
 from cloudlink.client.local_tracks import LocalAudioTrack, LocalVideoTrack
-from cloudlink.client.meeting import Meeting, MeetingOptions
+from cloudlink.client.meeting import ACTIVE_SPEAKER, Meeting, MeetingOptions
 from cloudlink.client.meeting_events import MeetingEvent
 from cloudlink.client.meeting_records import ChatMessage, Participant, Track
 from cloudlink.client.remote_tracks import RemoteAudioTrack, RemoteVideoTrack
@@ -27,6 +27,7 @@ from cloudlink.client.signaling_connection import SignalingConnection
 from cloudlink.errors import SignalingError
 
 __all__ = [
+    "ACTIVE_SPEAKER",
     "Account",
     "ChatMessage",
     "Client",

@@ -92,18 +92,20 @@ class CredentialVault:
             raise ConfigError("give a passphrase or a key file, not both")
         if passphrase is not None and not passphrase:
             raise ConfigError("the passphrase must not be empty")
-        self.path = Path(path)
+        self.path = Path(path).expanduser()
         self._passphrase = passphrase
         self.key_path = (
             None
             if passphrase is not None
-            else Path(key_path)
+            else Path(key_path).expanduser()
             if key_path is not None
             else self.path.with_name(self.path.name + ".key")
         )
 
     def save(self, credentials: StoredCredentials) -> None:
-        """Seals ``credentials`` into the file (mode 0600), replacing what was there."""
+        """Seals ``credentials`` into the file (mode 0600), replacing what
+        was there; a missing folder is made (mode 0700)."""
+        self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         plaintext = json.dumps(asdict(credentials), separators=(",", ":")).encode()
         if self._passphrase is not None:
             mode, salt = _MODE_PASSPHRASE, secrets.token_bytes(_SALT_BYTES)

@@ -50,7 +50,8 @@ def _close(iterator: Iterator[Any] | None) -> None:
 
 class LocalAudioTrack:
     """This client's audio: 10 ms frames of ``source`` at ``sample_rate_hz``
-    through Opus (in-band FEC, RED), one per tick of the session clock."""
+    through Opus (in-band FEC, RED), one per tick of the session clock;
+    silence once the source has ended, until the track is unpublished."""
 
     kind: Final[TrackKind] = "audio"
 
@@ -136,8 +137,8 @@ class LocalAudioTrack:
         return stats
 
     def _reopenable(self) -> bool:
-        # An iterator is its own iterable: it cannot be opened again.
-        return callable(self._source) or iter(self._source) is not self._source
+        # An iterator (a generator among them) cannot be opened again.
+        return not isinstance(self._source, Iterator)
 
     def _open(self) -> Iterator[AudioFrame]:
         source = self._source
@@ -152,10 +153,11 @@ class LocalAudioTrack:
             if not self.held and self._iterator is not None:
                 frame = next(self._iterator, None)
                 if frame is None:
+                    # Silence follows, as from a live microphone: a stream that stops
+                    # would be concealed by the receivers' jitter buffers instead.
                     self.ended = True
                     self._iterator = None
                     logger.info("audio source ended")
-                    break
             if frame is None or self.muted:
                 frame = self._silence
                 self.silent_frames_sent += 1
@@ -164,8 +166,6 @@ class LocalAudioTrack:
                 frame = self._silence
             self.frames_sent += 1
             await self.stream.send_frame(frame)
-        for payload in self.pipeline.flush():
-            await self.stream.sender.send(payload)
 
 
 class LocalVideoTrack:

@@ -46,7 +46,7 @@ from cloudlink.rtc.transport import TransportParameters
 if TYPE_CHECKING:
     from cloudlink.client.rest_client import RestClient
 
-__all__ = ["AudioRenderer", "Meeting", "MeetingOptions", "VideoRenderer"]
+__all__ = ["ACTIVE_SPEAKER", "AudioRenderer", "Meeting", "MeetingOptions", "VideoRenderer"]
 
 logger = logging.getLogger(__name__)
 
@@ -57,39 +57,39 @@ _MAX_CHAT_CHARS: Final = 4000
 _WATCHDOG_PERIOD_S: Final = 1.0
 _MAX_RESTART_BACKOFF_S: Final = 10.0
 
+# The participant id the active-speaker video is rendered and reported under.
+ACTIVE_SPEAKER: Final = "active-speaker"
+
 AudioRenderer = AudioSink | Callable[[AudioFrame], None]
 VideoRenderer = VideoSink | Callable[[VideoFrame], None]
 
 
+@dataclasses.dataclass(frozen=True, kw_only=True)
 class MeetingOptions:
     """How a client takes part in a meeting (keyword arguments of
-    :meth:`Client.join`)."""
+    :meth:`Client.join`): the Opus rate of what it sends and plays, the
+    kinds it subscribes to by itself, the telemetry period (None: no
+    reports), the RTCP period, simulated network paths, whether the
+    transport restarts by itself, and whether a 127.0.0.1 candidate is
+    offered."""
 
-    def __init__(
-        self,
-        *,
-        sample_rate_hz: int = 48000,
-        auto_subscribe: Collection[TrackKind] = TRACK_KINDS,
-        quality_report_interval_s: float | None = 30.0,
-        rtcp_interval_ms: float = 500.0,
-        uplink: NetworkConditions | None = None,
-        downlink: NetworkConditions | None = None,
-        auto_restart_ice: bool = True,
-        loopback: bool = True,
-    ) -> None:
-        unknown = set(auto_subscribe) - set(TRACK_KINDS)
+    sample_rate_hz: int = 48000
+    auto_subscribe: Collection[TrackKind] = TRACK_KINDS
+    quality_report_interval_s: float | None = 30.0
+    rtcp_interval_ms: float = 500.0
+    uplink: NetworkConditions | None = None
+    downlink: NetworkConditions | None = None
+    auto_restart_ice: bool = True
+    loopback: bool = True
+
+    def __post_init__(self) -> None:
+        unknown = set(self.auto_subscribe) - set(TRACK_KINDS)
         if unknown:
             raise ConfigError(f"auto_subscribe takes {TRACK_KINDS}, got {sorted(unknown)}")
-        if quality_report_interval_s is not None and not quality_report_interval_s > 0.0:
+        if self.quality_report_interval_s is not None and not self.quality_report_interval_s > 0.0:
             raise ConfigError("quality_report_interval_s must be positive or None")
-        self.sample_rate_hz = sample_rate_hz
-        self.auto_subscribe = frozenset(auto_subscribe)
-        self.quality_report_interval_s = quality_report_interval_s
-        self.rtcp_interval_ms = rtcp_interval_ms
-        self.uplink = uplink
-        self.downlink = downlink
-        self.auto_restart_ice = auto_restart_ice
-        self.loopback = loopback
+        if not self.rtcp_interval_ms > 0.0:
+            raise ConfigError("rtcp_interval_ms must be positive")
 
 
 class Meeting:
@@ -137,6 +137,7 @@ class Meeting:
         self._reporter: QualityReporter | None = None
         self._muted_before_hold: bool | None = None
         self._restart_lock = asyncio.Lock()
+        self._closing: asyncio.Task[None] | None = None
         self.closed = False
         self.close_reason: str | None = None
 
@@ -150,6 +151,10 @@ class Meeting:
         self._event_task = asyncio.get_running_loop().create_task(self._handle_events())
         try:
             answer = await self._signaling.request("join", fields)
+        except BaseException:
+            await self._teardown(reason="join_refused", send_leave=False)
+            raise
+        try:
             self._apply_join(answer)
             if self.me is not None and self.me.state == "waiting":
                 logger.info("in the waiting room")
@@ -338,14 +343,14 @@ class Meeting:
 
     async def mute_audio(self, muted: bool = True) -> None:
         """Mutes (silence is sent, the SFU stops forwarding) or unmutes this client's audio."""
-        await self._signaling.request("mute", {"kind": "audio", "muted": muted})
+        await self._request("mute", {"kind": "audio", "muted": muted})
         if self.audio is not None:
             self.audio.muted = muted
         self._set_me(audio_muted=muted)
 
     async def mute_video(self, muted: bool = True) -> None:
         """Mutes (frames dropped) or unmutes this client's camera."""
-        await self._signaling.request("mute", {"kind": "video", "muted": muted})
+        await self._request("mute", {"kind": "video", "muted": muted})
         camera = self.video.get("camera")
         if camera is not None:
             camera.set_muted(muted)
@@ -373,7 +378,7 @@ class Meeting:
 
     async def raise_hand(self, raised: bool = True) -> None:
         """Raises (or lowers) this client's hand."""
-        await self._signaling.request("raise-hand", {"raised": raised})
+        await self._request("raise-hand", {"raised": raised})
         self._set_me(hand_raised=raised)
 
     async def send_chat(self, text: str, *, to: str | None = None) -> None:
@@ -383,29 +388,29 @@ class Meeting:
         fields: dict[str, Any] = {"text": text}
         if to is not None:
             fields["to"] = to
-        await self._signaling.request("chat", fields)
+        await self._request("chat", fields)
 
     # --- host controls ---
 
     async def mute_all(self) -> None:
         """Host: mutes everyone else's audio (they may unmute themselves)."""
-        await self._signaling.request("mute-all")
+        await self._request("mute-all")
 
     async def mute_participant(self, participant_id: str) -> None:
         """Host: mutes one participant's audio."""
-        await self._signaling.request("mute-participant", {"participant_id": participant_id})
+        await self._request("mute-participant", {"participant_id": participant_id})
 
     async def remove(self, participant_id: str) -> None:
         """Host: removes a participant from the meeting."""
-        await self._signaling.request("remove", {"participant_id": participant_id})
+        await self._request("remove", {"participant_id": participant_id})
 
     async def lock(self, locked: bool = True) -> None:
         """Host: locks (no new attendee may join) or unlocks the meeting."""
-        await self._signaling.request("lock", {"locked": locked})
+        await self._request("lock", {"locked": locked})
 
     async def admit(self, participant_id: str) -> None:
         """Host: admits a participant from the waiting room."""
-        await self._signaling.request("admit", {"participant_id": participant_id})
+        await self._request("admit", {"participant_id": participant_id})
 
     # --- receiving ---
 
@@ -447,6 +452,33 @@ class Meeting:
         self.remote[track_id] = remote
         remote.start()
         self.events.emit(MeetingEvent("track-subscribed", track=track))
+        return remote
+
+    async def subscribe_active_speaker(self) -> RemoteVideoTrack:
+        """A video stream showing whoever speaks (never this client), the
+        SFU switching sources at keyframes; rendered under the participant
+        id :data:`ACTIVE_SPEAKER` (``render_video(ACTIVE_SPEAKER, sink)``,
+        ``on_video``), unsubscribed with ``unsubscribe(ACTIVE_SPEAKER)``."""
+        session = self._require_session()
+        existing = self.remote.get(ACTIVE_SPEAKER)
+        if isinstance(existing, RemoteVideoTrack):
+            return existing
+        if self.closed:
+            raise ConfigError("this meeting has been left")
+        answer = await self._signaling.request("subscribe", {"active_speaker": True})
+        info = SubscriptionInfo.from_json(answer.get("subscription"))
+        slot = Track(
+            track_id=ACTIVE_SPEAKER, participant_id=ACTIVE_SPEAKER, kind="camera", muted=False
+        )
+        remote = RemoteVideoTrack(
+            session,
+            slot,
+            info,
+            on_frame=lambda frame: self._render_video(ACTIVE_SPEAKER, "camera", frame),
+        )
+        self.remote[ACTIVE_SPEAKER] = remote
+        remote.start()
+        self.events.emit(MeetingEvent("track-subscribed", track=slot))
         return remote
 
     async def unsubscribe(self, track_id: str) -> None:
@@ -623,8 +655,11 @@ class Meeting:
 
     def _connection_lost(self, reason: str) -> None:
         """The signaling socket closed: the server has taken us out."""
-        if not self.closed:
-            asyncio.get_running_loop().create_task(self._teardown(reason=reason, send_leave=False))
+        if not self.closed and self._closing is None:
+            # Kept: the loop holds tasks only weakly.
+            self._closing = asyncio.get_running_loop().create_task(
+                self._teardown(reason=reason, send_leave=False)
+            )
 
     async def _handle_events(self) -> None:
         while True:
@@ -742,6 +777,11 @@ class Meeting:
         if self.me is not None:
             self.me = dataclasses.replace(self.me, **changes)
             self.participants[self.me.participant_id] = self.me
+
+    async def _request(self, message_type: str, fields: dict[str, Any] | None = None) -> None:
+        if self.closed:
+            raise ConfigError("this meeting has been left")
+        await self._signaling.request(message_type, fields)
 
     def _require_session(self) -> RtpSession:
         if self.closed:

@@ -20,6 +20,12 @@ this module relies on:
   on the instance gives us the raw bytes, parsed once by the native engine.
   ``_send_rtp(data)`` protects an RTP or RTCP packet (RFC 5761
   demultiplexing) and sends it, letting pylibsrtp's errors through.
+- aioice's ``Connection`` queues each datagram it receives as
+  ``(data, component)`` with ``self._queue.put_nowait`` (None once closed),
+  and ``recvfrom``, which the DTLS transport reads through, takes them from
+  that queue: replacing ``put_nowait`` on the queue instance puts a filter
+  (a simulated downlink) in front of DTLS and SRTP, even under a read
+  already waiting.
 """
 
 from __future__ import annotations
@@ -39,6 +45,7 @@ __all__ = [
     "LOOPBACK_ADDRESS",
     "add_host_candidates",
     "attach_remote_track",
+    "filter_received_datagrams",
     "hook_dtls_media",
     "send_srtp",
     "set_ice_role",
@@ -54,6 +61,8 @@ _RTP_COMPONENT: Final = 1
 
 # What the hooked DTLS transport calls with each decrypted packet.
 RawHandler = Callable[[bytes], None]
+# Takes each received datagram and a function that passes it on (now, later or never).
+DatagramFilter = Callable[[bytes, Callable[[bytes], None]], None]
 
 
 def set_ice_role(gatherer: aiortc.RTCIceGatherer, *, controlling: bool) -> None:
@@ -88,6 +97,30 @@ def hook_dtls_media(
 
     dtls._handle_rtp_data = handle_rtp  # type: ignore[method-assign]
     dtls._handle_rtcp_data = handle_rtcp  # type: ignore[method-assign]
+
+
+def filter_received_datagrams(
+    gatherer: aiortc.RTCIceGatherer, datagram_filter: DatagramFilter
+) -> Callable[[], None]:
+    """Makes every datagram the ICE connection of ``gatherer`` receives pass
+    through ``datagram_filter`` before anything reads it (DTLS, SRTP).
+    Returns the function that removes the filter."""
+    queue = gatherer._connection._queue
+    put = queue.put_nowait
+
+    def filtered_put(item: tuple[bytes, int] | None) -> None:
+        if item is None:  # the connection closed: the reader must hear it
+            put(item)
+            return
+        data, component = item
+        datagram_filter(data, lambda passed: put((passed, component)))
+
+    queue.put_nowait = filtered_put  # type: ignore[method-assign]
+
+    def remove() -> None:
+        vars(queue).pop("put_nowait", None)
+
+    return remove
 
 
 def unhook_dtls_media(dtls: aiortc.RTCDtlsTransport) -> None:

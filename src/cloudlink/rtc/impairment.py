@@ -1,8 +1,8 @@
 """A lossy, jittery path on a real transport, for tests, benchmarks and the
 demo: each SRTP packet a :class:`~cloudlink.rtc.transport.Transport` sends
-(uplink) or receives (downlink) goes through a
-:class:`~cloudlink.media.network_sim.NetworkSimulator`, which loses it or
-holds it back by its one-way delay on the event loop.
+(uplink, before encryption) or receives (downlink, before decryption) goes
+through a :class:`~cloudlink.media.network_sim.NetworkSimulator`, which
+loses it or holds it back by its one-way delay on the event loop.
 
 ICE and DTLS packets are not impaired (they do not pass through here), so a
 transport connects as fast as on a clean path; what suffers is the media and
@@ -29,8 +29,6 @@ class Impairment:
         self.packets_dropped = 0
         self.packets_delayed = 0
 
-    # TODO(#5): a downlink drops packets after SRTP decryption, so libsrtp's replay check
-    # refuses the retransmission of one it dropped: NACK cannot repair simulated downlink loss.
     def deliver(self, packet: bytes, handler: Callable[[bytes], None]) -> None:
         """Calls ``handler(packet)`` after the packet's delay, or never."""
         delay_ms = self._simulator.delay_ms()

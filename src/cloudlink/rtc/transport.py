@@ -138,12 +138,37 @@ class Transport:
         self.bytes_received = 0
         # A simulated lossy path on either side (tests, benchmarks, the demo).
         self.uplink: Impairment | None = None
-        self.downlink: Impairment | None = None
+        self._downlink: Impairment | None = None
+        self._stop_filter: Callable[[], None] | None = None
 
     @property
     def dtls(self) -> aiortc.RTCDtlsTransport:
         """aiortc's DTLS transport underneath (for aiortc's own senders)."""
         return self._dtls
+
+    @property
+    def downlink(self) -> Impairment | None:
+        """A simulated path on what this transport receives: SRTP packets
+        are lost or delayed before decryption, as on a real network (so a
+        retransmission of a lost packet is not taken for a replay)."""
+        return self._downlink
+
+    @downlink.setter
+    def downlink(self, impairment: Impairment | None) -> None:
+        self._downlink = impairment
+        if impairment is not None and self._stop_filter is None:
+            self._stop_filter = internals.filter_received_datagrams(self._gatherer, self._impair)
+        elif impairment is None and self._stop_filter is not None:
+            self._stop_filter()
+            self._stop_filter = None
+
+    def _impair(self, data: bytes, forward: Callable[[bytes], None]) -> None:
+        downlink = self._downlink
+        # RFC 7983: a first byte of 128..191 is RTP or RTCP; DTLS and STUN pass.
+        if downlink is not None and data and 127 < data[0] < 192:
+            downlink.deliver(data, forward)
+        else:
+            forward(data)
 
     @property
     def connected(self) -> bool:
@@ -213,24 +238,12 @@ class Transport:
         await self._ice.stop()
 
     def _rtp(self, data: bytes) -> None:
-        if self.downlink is not None:
-            self.downlink.deliver(data, self._rtp_now)
-        else:
-            self._rtp_now(data)
-
-    def _rtp_now(self, data: bytes) -> None:
         self.packets_received += 1
         self.bytes_received += len(data)
         if self._on_rtp is not None:
             self._on_rtp(data)
 
     def _rtcp(self, data: bytes) -> None:
-        if self.downlink is not None:
-            self.downlink.deliver(data, self._rtcp_now)
-        else:
-            self._rtcp_now(data)
-
-    def _rtcp_now(self, data: bytes) -> None:
         self.packets_received += 1
         self.bytes_received += len(data)
         if self._on_rtcp is not None:
