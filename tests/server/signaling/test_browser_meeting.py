@@ -6,9 +6,11 @@ and microphone, driven by Playwright) joins through the minimal page
 browser_meeting.html and negotiates with `offer`: its microphone and
 camera become tracks, the host's audio a recvonly section. The host then
 starts its camera (the live test pattern): the page hears of it and
-offers again. Each side checks what it decoded: the host the browser's
-Opus and VP8, the browser (getStats, and the picture drawn to a canvas)
-the host's speech and pattern. Without Chromium or Playwright it fails.
+offers again; when the host stops it, the page stops that transceiver and
+offers a third time, and media goes on. Each side checks what it decoded:
+the host the browser's Opus and VP8, the browser (getStats, and the
+picture drawn to a canvas) the host's speech and pattern. Without
+Chromium or Playwright it fails.
 """
 
 from __future__ import annotations
@@ -241,12 +243,27 @@ async def _meet(host: Client, token: str | None, server_url: str, page: Page, ur
     numbers = await _read_pattern(page, camera_id)
     stats = await page.evaluate("rtpStats()")
     host_stats = meeting.stats()
+
+    # Step 4: the host stops its camera; the page stops that transceiver
+    # and offers again (a rejected section); media goes on.
+    await meeting.unpublish("camera")
+
+    async def stopped() -> bool:
+        state = await page.evaluate("negotiationState()")
+        return bool(state["negotiations"] >= 3)
+
+    await _until(stopped)
+    third = await page.evaluate("negotiationState()")
+    assert third["errors"] == [] and third["connection"] == "connected", third
+    assert list(third["answer"]["subscriptions"].values()) == [audio]
+    seen_before = len(decoded.video_sizes)
+    await _until(lambda: len(decoded.video_sizes) >= seen_before + 10)
     await page.evaluate("leaveMeeting()")
     await meeting.wait_for("participant-left", timeout_s=WAIT_S)
     await meeting.leave()
     assert errors == []
 
-    # Step 4: the host decoded the browser's microphone and camera.
+    # Step 5: the host decoded the browser's microphone and camera.
     assert sum(rms > AUDIBLE_RMS for rms in decoded.audio_rms) > 10, host_stats["inbound"]
     width, height = decoded.video_sizes[-1]
     assert (width, height) == (640, 480)
@@ -255,7 +272,7 @@ async def _meet(host: Client, token: str | None, server_url: str, page: Page, ur
     # Its audio level came through the SFU in the extension the answer agreed.
     assert from_browser["audio"]["audioLevel"] > 0.0, from_browser["audio"]
 
-    # Step 5: the browser decoded the host's speech and test pattern.
+    # Step 6: the browser decoded the host's speech and test pattern.
     heard = stats["inbound"][speech.track_id]
     seen = stats["inbound"][camera_id]
     assert (heard["mimeType"], seen["mimeType"]) == ("audio/opus", "video/VP8")

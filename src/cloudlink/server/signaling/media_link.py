@@ -94,7 +94,6 @@ class MediaLink:
         connects in the background, in the ICE role ``controlling`` says; a
         transport still connecting is abandoned, a connected one keeps the
         media until the new one connects."""
-        self.opened = True
         transport = Transport(loopback=True)
         transport.set_handlers(on_rtp=self._on_rtp, on_rtcp=self._on_rtcp)
         try:
@@ -105,6 +104,7 @@ class MediaLink:
         if self._closed:
             await transport.close()
             raise ConnectionError("the participant left")
+        self.opened = True
         await self._abandon_pending()
         self._pending = transport
         self._connect_task = asyncio.create_task(self._connect(transport, remote, controlling))
