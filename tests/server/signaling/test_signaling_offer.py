@@ -6,12 +6,20 @@ error and changes nothing. Media itself is the browser test's."""
 
 from __future__ import annotations
 
+import random
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from _signaling_world import Peer, World, make_world_fixture, settle, world_fixture  # noqa: F401
+from _signaling_world import (  # noqa: F401
+    Peer,
+    World,
+    WorldFactory,
+    make_world_fixture,
+    settle,
+    world_fixture,
+)
 
 from cloudlink.rtc.header_extensions import (
     ABS_SEND_TIME_URI,
@@ -305,3 +313,40 @@ async def test_offer_and_transport_parameters_do_not_mix(world: World) -> None:
         assert await host.refused("offer", sdp=offer(SEND_BOTH)) == "invalid_message"
     finally:
         await transport.close()
+
+
+async def test_damaged_offers_are_answered_never_with_internal_error(
+    make_world: WorldFactory,
+) -> None:
+    host, ada = await _meeting(await make_world(signaling_messages_per_window=1000))
+    tracks = await _host_tracks(host)
+    sections = [*SEND_BOTH, Section("audio", "recvonly"), Section("video", "recvonly")]
+    receive = {"2": tracks["audio"], "3": tracks["camera"]}
+    lines = offer(sections).split("\r\n")
+    rng = random.Random(5)
+    codes: set[str] = set()
+    accepted = 0
+    for _ in range(60):
+        damaged = list(lines)
+        for _ in range(rng.randint(1, 3)):
+            at = rng.randrange(len(damaged))
+            action = rng.choice(["drop", "repeat", "cut", "digit"])
+            if action == "drop":
+                del damaged[at]
+            elif action == "repeat":
+                damaged.insert(at, damaged[at])
+            elif action == "cut":
+                damaged[at] = damaged[at][: rng.randrange(len(damaged[at]) + 1)]
+            else:
+                damaged[at] = "".join(
+                    str(rng.randrange(10)) if c.isdigit() and rng.random() < 0.3 else c
+                    for c in damaged[at]
+                )
+        answer = await ada.request("offer", sdp="\r\n".join(damaged), receive=receive)
+        if answer["type"] == "error":
+            codes.add(answer["error"]["code"])
+        else:
+            accepted += 1
+            parse_offer(answer["sdp"].replace("a=setup:active", "a=setup:actpass"))
+    assert "internal_error" not in codes and "invalid_sdp" in codes, codes
+    assert accepted > 0  # damage that leaves the offer usable (a digit in a candidate)
