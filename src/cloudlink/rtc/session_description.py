@@ -513,15 +513,19 @@ def _accepted(
     if ssrc is not None:
         lines.append(f"a=msid:{stream_id} {track_id}")
     lines += ["a=rtcp-mux", "a=rtcp-rsize"]
+    # Transport-wide feedback needs its sequence numbers (the extension) agreed.
+    feedback = set(_VIDEO_FEEDBACK)
+    if ext.TRANSPORT_SEQUENCE_URI not in section.extensions:
+        feedback.discard("transport-cc")
     if section.kind == "audio":
         lines += [f"a=rtpmap:{pt} opus/48000/2", f"a=fmtp:{pt} {_OPUS_FMTP}"]
-        lines += [f"a=rtcp-fb:{pt} {fb}" for fb in _AUDIO_FEEDBACK]
+        lines += [f"a=rtcp-fb:{pt} {fb}" for fb in _AUDIO_FEEDBACK if fb in feedback]
         if section.red_payload_type is not None:
             red = section.red_payload_type
             lines += [f"a=rtpmap:{red} red/48000/2", f"a=fmtp:{red} {pt}/{pt}"]
     else:
         lines.append(f"a=rtpmap:{pt} VP8/90000")
-        lines += [f"a=rtcp-fb:{pt} {fb}" for fb in _VIDEO_FEEDBACK]
+        lines += [f"a=rtcp-fb:{pt} {fb}" for fb in _VIDEO_FEEDBACK if fb in feedback]
     if ssrc is not None:
         lines += [f"a=ssrc:{ssrc} cname:{cname}", f"a=ssrc:{ssrc} msid:{stream_id} {track_id}"]
     if transport is not None:

@@ -93,6 +93,7 @@ async def test_meeting_messages_need_a_meeting(world: World) -> None:
     requests: list[tuple[str, dict[str, Any]]] = [
         ("leave", {}),
         ("publish", {"kind": "audio", "ssrc": 5}),
+        ("offer", {"sdp": "v=0"}),
         ("subscribe", {"active_speaker": True}),
         ("mute", {"kind": "audio", "muted": True}),
         ("chat", {"text": "hi"}),

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import secrets
 from dataclasses import dataclass, field
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from cloudlink.errors import ConflictError, NotFoundError
 from cloudlink.server.signaling.connection import Connection
@@ -19,6 +19,9 @@ from cloudlink.server.signaling.media_link import MediaLink
 from cloudlink.sfu.room import Room
 from cloudlink.sfu.subscription import Subscription
 from cloudlink.sfu.track import TrackKind
+
+if TYPE_CHECKING:
+    from cloudlink.server.signaling.sdp_session import SdpSession
 
 __all__ = ["LiveMeeting", "LiveParticipant", "LiveTrack", "SubscriptionRecord"]
 
@@ -84,6 +87,8 @@ class LiveParticipant:
     tracks: dict[TrackKind, LiveTrack] = field(default_factory=dict)
     subscriptions: dict[str, SubscriptionRecord] = field(default_factory=dict)
     link: MediaLink | None = None
+    # Set once the participant opens its media path with an SDP offer.
+    sdp: SdpSession | None = None
 
     @property
     def privileged(self) -> bool:

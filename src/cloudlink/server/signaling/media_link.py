@@ -7,7 +7,9 @@ into a bounded queue that a task hands to the transport's async ``send``
 (full: the packet is dropped and counted). The transport can be replaced
 (``restart-ice``): the room keeps the same link, so the participant's tracks
 and subscriptions keep their SSRCs, and media moves to the new transport
-once it connects. The SFU is ICE controlling, hence the DTLS server.
+once it connects. Towards a participant that sent transport parameters
+the SFU is ICE controlling, hence the DTLS server; towards a full-ICE SDP
+offerer (a browser) it is controlled, hence the DTLS client.
 """
 
 from __future__ import annotations
@@ -50,6 +52,7 @@ class MediaLink:
         self._connect_task: asyncio.Task[None] | None = None
         self._send_task: asyncio.Task[None] | None = None
         self._closed = False
+        self.opened = False
         self.packets_dropped_full = 0
         self.packets_dropped_unconnected = 0
         self.connect_failures = 0
@@ -84,10 +87,13 @@ class MediaLink:
 
     # --- the transport ---
 
-    async def open(self, remote: TransportParameters) -> TransportParameters:
+    async def open(
+        self, remote: TransportParameters, *, controlling: bool = True
+    ) -> TransportParameters:
         """A new transport towards ``remote``: returns its parameters and
-        connects in the background; a transport still connecting is
-        abandoned, a connected one keeps the media until the new one connects."""
+        connects in the background, in the ICE role ``controlling`` says; a
+        transport still connecting is abandoned, a connected one keeps the
+        media until the new one connects."""
         transport = Transport(loopback=True)
         transport.set_handlers(on_rtp=self._on_rtp, on_rtcp=self._on_rtcp)
         try:
@@ -98,14 +104,17 @@ class MediaLink:
         if self._closed:
             await transport.close()
             raise ConnectionError("the participant left")
+        self.opened = True
         await self._abandon_pending()
         self._pending = transport
-        self._connect_task = asyncio.create_task(self._connect(transport, remote))
+        self._connect_task = asyncio.create_task(self._connect(transport, remote, controlling))
         return local
 
-    async def _connect(self, transport: Transport, remote: TransportParameters) -> None:
+    async def _connect(
+        self, transport: Transport, remote: TransportParameters, controlling: bool
+    ) -> None:
         try:
-            await transport.connect(remote, controlling=True)
+            await transport.connect(remote, controlling=controlling)
         except asyncio.CancelledError:
             raise
         except Exception as error:

@@ -31,6 +31,11 @@ _MAX_ID_CHARS: Final = 64
 _MAX_SSRC: Final = 2**32 - 1
 _MAX_ACCOUNT_ID: Final = 2**31 - 1
 _MAX_CHAT_CHARS: Final = 4000
+# An SDP offer fits a message with room for the envelope and `receive`;
+# MIDs are tokens of a one-byte header extension element (RFC 8285).
+_MAX_SDP_CHARS: Final = 60_000
+_MAX_MID_CHARS: Final = 16
+_MAX_SECTIONS: Final = 16
 
 RequestId = int | str
 
@@ -69,6 +74,18 @@ _SCHEMAS: Final[dict[str, dict[str, Any]]] = {
         },
         "kind",
         "ssrc",
+    ),
+    "offer": _fields(
+        {
+            "sdp": _text(_MAX_SDP_CHARS),
+            "receive": {
+                "type": "object",
+                "propertyNames": {"minLength": 1, "maxLength": _MAX_MID_CHARS},
+                "additionalProperties": _ID,
+                "maxProperties": _MAX_SECTIONS,
+            },
+        },
+        "sdp",
     ),
     "unpublish": _fields({"track_id": _ID}, "track_id"),
     "subscribe": _fields(

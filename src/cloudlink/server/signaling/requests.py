@@ -40,6 +40,12 @@ from cloudlink.server.signaling.messages import (
     check_fields,
     read_envelope,
 )
+from cloudlink.server.signaling.sdp_session import (
+    SdpSession,
+    answer_offer,
+    apply_offer,
+    plan_offer,
+)
 from cloudlink.sfu.track import TrackKind
 
 __all__ = ["handle_text"]
@@ -233,6 +239,10 @@ async def _leave(hub: SignalingHub, connection: Connection, _request: Request) -
 
 async def _transport(hub: SignalingHub, connection: Connection, request: Request) -> Answer:
     participant = _me(connection)
+    if participant.sdp is not None:
+        raise ConflictError(
+            "this media path was opened with offer: send offer", code="invalid_message"
+        )
     remote = TransportParameters.from_json(request.fields["parameters"])
     link = participant.link
     assert link is not None
@@ -241,6 +251,29 @@ async def _transport(hub: SignalingHub, connection: Connection, request: Request
     except ConnectionError:
         raise ConflictError("you left the meeting", code="not_in_meeting") from None
     return {"parameters": local.to_json()}
+
+
+async def _offer(_hub: SignalingHub, connection: Connection, request: Request) -> Answer:
+    participant = _me(connection)
+    link = participant.link
+    assert link is not None
+    if participant.sdp is None and link.opened:
+        raise ConflictError(
+            "this media path was opened with transport parameters", code="invalid_message"
+        )
+    plan = plan_offer(participant, request.fields["sdp"], request.fields.get("receive", {}))
+
+    # The first offer opens the transport (the only wait); a track to
+    # receive that ends meanwhile is left out of the answer.
+    if participant.sdp is None:
+        offer = plan.description
+        try:
+            local = await link.open(offer.transport, controlling=offer.answerer_controls)
+        except ConnectionError:
+            raise ConflictError("you left the meeting", code="not_in_meeting") from None
+        participant.sdp = SdpSession(remote_ice=offer.transport.ice, local=local)
+    apply_offer(participant, plan)
+    return answer_offer(participant, plan)
 
 
 async def _publish(_hub: SignalingHub, connection: Connection, request: Request) -> Answer:
@@ -442,6 +475,7 @@ _HANDLERS: Final[dict[str, _Spec]] = {
     "leave": _Spec(handler=_leave, where="in_meeting"),
     "transport": _Spec(handler=_transport),
     "restart-ice": _Spec(handler=_transport),
+    "offer": _Spec(handler=_offer),
     "publish": _Spec(handler=_publish),
     "unpublish": _Spec(handler=_unpublish),
     "subscribe": _Spec(handler=_subscribe),
