@@ -19,7 +19,8 @@ from typing import Final
 import numpy as np
 import numpy.typing as npt
 
-from cloudlink.client import Client
+from cloudlink.client import Client, Meeting
+from cloudlink.client.remote_tracks import RemoteAudioTrack
 from cloudlink.media.frame import FRAME_MS, AudioFrame, frame_samples
 from cloudlink.media.synthetic import speech_source
 from cloudlink.server.embedded import EmbeddedServer
@@ -29,6 +30,7 @@ __all__ = [
     "BurstDetector",
     "MarkedSpeech",
     "SignedIn",
+    "audio_inbound",
     "clock_ms",
     "match_latencies",
     "percentile",
@@ -47,6 +49,21 @@ def clock_ms() -> float:
 def percentile(values: list[float], q: float) -> float | None:
     """The q-th percentile in the values' unit, None for no values."""
     return round(float(np.percentile(values, q)), 1) if values else None
+
+
+def audio_inbound(meeting: Meeting) -> dict[str, dict[str, float]]:
+    """inbound-rtp of each received audio track by sender: the jitter
+    buffer's and the transport's counters. Read from the streams, not
+    ``Meeting.stats()``: under load its MOS step raises (a negative mean
+    playout delay; see docs/meetings-benchmarks.md)."""
+    out: dict[str, dict[str, float]] = {}
+    for remote in meeting.remote.values():
+        if isinstance(remote, RemoteAudioTrack):
+            stats = {**remote.stream.pipeline.stats(), **remote.stream.receiver.stats()}
+            out[remote.participant_id] = {
+                key: float(value) for key, value in stats.items() if isinstance(value, int | float)
+            }
+    return out
 
 
 @dataclass

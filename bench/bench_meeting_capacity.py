@@ -16,8 +16,10 @@ measured per step:
 - latency: the pattern's stamps read in each decoded picture (glass to
   glass) and the bursts detected in the played audio (mouth to ear, as
   bench_mouth_to_ear.py), p95 over every pair;
-- CPU: the process's CPU seconds per wall second (cores used) and the
-  event loop's lag (how late a 10 ms sleep wakes, p95).
+- CPU: the process's CPU seconds per wall second (cores used), the
+  main thread's share of the wall time on a core and waiting for one
+  (Linux schedstat: ready to run while other work had the core), and
+  the event loop's lag (how late a 10 ms sleep wakes, p95 and max).
 
 A step is degraded when the mean audio concealment is over 2 %, or the
 mean video frame rate received is under 90 % of the configured rate, or
@@ -53,6 +55,7 @@ import numpy as np
 from _meeting_harness import (
     BurstDetector,
     MarkedSpeech,
+    audio_inbound,
     clock_ms,
     match_latencies,
     percentile,
@@ -130,15 +133,27 @@ _AUDIO_COUNTERS: Final = (
 
 def _audio_counters(member: _Member) -> dict[str, dict[str, float]]:
     """The jitter buffer's and the transport's audio counters per sender, now."""
-    out = {}
-    for sender, inbound in member.meeting.stats()["inbound"].items():
-        audio = inbound.get("audio", {})
-        out[sender] = {name: float(audio.get(name, 0)) for name in _AUDIO_COUNTERS}
-    return out
+    return {
+        sender: {name: audio.get(name, 0.0) for name in _AUDIO_COUNTERS}
+        for sender, audio in audio_inbound(member.meeting).items()
+    }
+
+
+def _schedstat_s() -> tuple[float, float] | None:
+    """The main thread's (CPU time, run-queue wait) in s from Linux's
+    schedstat: the wait is time it was ready to run but another process
+    (this machine is shared) or thread had the core. None elsewhere."""
+    try:
+        with open("/proc/thread-self/schedstat") as file:
+            on_cpu_ns, waiting_ns, _ = (int(part) for part in file.read().split())
+    except (OSError, ValueError):
+        return None
+    return on_cpu_ns / 1e9, waiting_ns / 1e9
 
 
 def _frames_encoded(member: _Member) -> float:
-    return float(member.meeting.stats()["outbound"].get("camera", {}).get("framesEncoded", 0))
+    camera = member.meeting.video.get("camera")
+    return float(camera.pipeline.frames_sent) if camera is not None else 0.0
 
 
 async def run_step(
@@ -182,6 +197,7 @@ async def run_step(
         for member in members:
             member.measuring = True
         started_ms, cpu_started_s = clock_ms(), time.process_time()
+        sched_started = _schedstat_s()
         if profiler is not None:
             profiler.enable()
         await asyncio.sleep(seconds)
@@ -189,6 +205,7 @@ async def run_step(
             profiler.disable()
         window_s = (clock_ms() - started_ms) / 1000.0
         cpu_s = time.process_time() - cpu_started_s
+        sched_ended = _schedstat_s()
         for member in members:
             member.measuring = False
         audio_after = [_audio_counters(m) for m in members]
@@ -229,7 +246,18 @@ async def run_step(
         "streams_received": count * (count - 1),
         "window_s": round(window_s, 1),
         "cpu_cores_used": round(cpu_s / window_s, 2),
+        "main_thread_cpu_share": (
+            round((sched_ended[0] - sched_started[0]) / window_s, 2)
+            if sched_started and sched_ended
+            else None
+        ),
+        "main_thread_runqueue_wait_share": (
+            round((sched_ended[1] - sched_started[1]) / window_s, 2)
+            if sched_started and sched_ended
+            else None
+        ),
         "loop_lag_p95_ms": percentile(lags_ms, 95),
+        "loop_lag_max_ms": round(max(lags_ms), 1) if lags_ms else None,
         "audio_concealed_pct_mean": round(float(np.mean(concealed_pct)), 2),
         "audio_concealed_pct_worst": round(max(concealed_pct), 2),
         "audio_lost_pct_mean": round(float(np.mean(lost_pct)), 2),
@@ -411,7 +439,9 @@ def _print_row(figures: dict[str, Any]) -> None:
         verdict += " (second run)"
     print(
         f"{figures['participants']:>5} {figures['streams_received']:>7} "
-        f"{figures['cpu_cores_used']:>6.2f} {figures['loop_lag_p95_ms']!s:>8} "
+        f"{figures['cpu_cores_used']:>6.2f} {figures['main_thread_cpu_share']!s:>5} "
+        f"{figures['main_thread_runqueue_wait_share']!s:>5} "
+        f"{figures['loop_lag_p95_ms']!s:>7} {figures['loop_lag_max_ms']!s:>6} "
         f"{figures['audio_concealed_pct_mean']:>6.2f} {figures['audio_concealed_pct_worst']:>6.2f} "
         f"{figures['video_fps_sent_mean']:>5.1f} {figures['video_fps_received_mean']:>5.1f} "
         f"{figures['video_fps_received_worst']:>5.1f} {audio['p95']!s:>8} {video['p95']!s:>8}  "
@@ -442,7 +472,8 @@ def main() -> None:
             f"{seconds:g} s windows; all participants and the server in this one process"
         )
         print(
-            f"{'parts':>5} {'streams':>7} {'cores':>6} {'lag p95':>8} {'conc%':>6} {'worst':>6} "
+            f"{'parts':>5} {'streams':>7} {'cores':>6} {'main':>5} {'wait':>5} {'lag95':>7} "
+            f"{'max':>6} {'conc%':>6} {'worst':>6} "
             f"{'fps tx':>5} {'rx':>5} {'worst':>5} {'a lat95':>8} {'v lat95':>8}  verdict"
         )
     result = asyncio.run(

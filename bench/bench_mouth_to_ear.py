@@ -52,6 +52,7 @@ from _meeting_harness import (
     SAMPLE_RATE_HZ,
     BurstDetector,
     MarkedSpeech,
+    audio_inbound,
     clock_ms,
     match_latencies,
     percentile,
@@ -88,7 +89,7 @@ async def run_ours(duration_s: float) -> dict[str, Any]:
         started_ms = clock_ms()
         await speaker.publish_audio(lambda: speech.frames(mouth_ms.append))
         await asyncio.sleep(duration_s)
-        inbound = listener.stats()["inbound"].get(speaker.participant_id, {}).get("audio", {})
+        inbound = audio_inbound(listener).get(speaker.participant_id, {})
     latencies = match_latencies(mouth_ms, detector.ear_ms, after_ms=started_ms + WARMUP_S * 1000)
     samples = float(inbound.get("totalSamplesReceived", 0)) or 1.0
     return _figures(
