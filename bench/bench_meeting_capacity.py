@@ -26,16 +26,23 @@ mean video frame rate received is under 90 % of the configured rate, or
 the audio or video latency p95 is over 200 ms; a degraded step is run
 once more (other work on a shared machine can stall one window) and
 counts only if it degrades again. The capacity is the last step before
-the first degraded one. Every participant and the server share this one
-process and its one event loop (each participant encodes its own video
-and decodes everyone else's), so the figure is a floor: a real meeting
-spreads the clients over their own machines and the server alone is
-bench_sfu.py's subject. With ``--profile``, one more step is run under
-cProfile and the CPU is grouped by component.
+the first degraded one.
+
+Every participant and the server share this one process and its one
+event loop (each participant encodes its own video and decodes everyone
+else's), so the figure is a floor: a real meeting spreads the clients
+over their own machines, and the server alone is bench_sfu.py's subject.
+One event loop also makes one core a hard ceiling: the participants at
+which the main thread's CPU share would reach 1.0 are estimated from the
+steps measured (a least-squares fit of a * n + b * n * (n - 1)), a figure
+that the machine's other work moves less than the degradation does. With
+``--profile``, one more step is run under cProfile and the main thread's
+CPU is grouped by component.
 
 No anchor: issue 5 names none for capacity.
 
-    .venv/bin/python bench/bench_meeting_capacity.py [--quick] [--steps 2,3,4] [--profile] [--json]
+    .venv/bin/python bench/bench_meeting_capacity.py [--quick] [--steps 2,3,4,6,8]
+        [--seconds S] [--video 640x360@15] [--profile] [--json]
 """
 
 from __future__ import annotations
@@ -367,6 +374,25 @@ def _profile_summary(profile: cProfile.Profile, top: int) -> dict[str, Any]:
     }
 
 
+def _one_core_ceiling(steps: list[dict[str, Any]]) -> float | None:
+    """Participants at which the main thread would need a whole core, from
+    a least-squares fit of its CPU share to a * n (each sender's encode)
+    + b * n * (n - 1) (each stream received, forwarded and decoded); None
+    with fewer than two measured steps."""
+    points = [
+        (float(s["participants"]), float(s["main_thread_cpu_share"] or s["cpu_cores_used"]))
+        for s in steps
+    ]
+    if len({n for n, _ in points}) < 2:
+        return None
+    design = np.array([[n, n * (n - 1.0)] for n, _ in points])
+    shares = np.array([share for _, share in points])
+    (a, b), *_ = np.linalg.lstsq(design, shares, rcond=None)
+    # Solve b n^2 + (a - b) n - 1 = 0 for its positive root.
+    roots = [r.real for r in np.roots([b, a - b, -1.0]) if abs(r.imag) < 1e-9 and r.real > 0]
+    return round(min(roots), 1) if roots else None
+
+
 async def run(
     steps: list[int],
     *,
@@ -423,6 +449,7 @@ async def run(
         },
         "steps": results,
         "capacity_participants": capacity,
+        "one_core_ceiling_participants": _one_core_ceiling(results),
         "first_degraded": (
             {"participants": first_degraded["participants"], "by": first_degraded["degraded_by"]}
             if first_degraded
@@ -492,13 +519,18 @@ def main() -> None:
         print(json.dumps(result, indent=2))
         return
     degraded = result["first_degraded"]
+    capacity = result["capacity_participants"]
     print(
-        f"capacity: {result['capacity_participants']} participants "
+        (f"capacity: {capacity} participants " if capacity else f"capacity: under {steps[0]} ")
         + (
             f"(degraded at {degraded['participants']}: {', '.join(degraded['by'])})"
             if degraded
             else "(no step degraded)"
         )
+    )
+    print(
+        "main thread at one whole core (fit of its CPU share over the steps): about "
+        f"{result['one_core_ceiling_participants']} participants"
     )
     profiled = result["profile"]
     if profiled is not None:
