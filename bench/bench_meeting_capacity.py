@@ -163,6 +163,8 @@ def _frames_encoded(member: _Member) -> float:
     return float(camera.pipeline.frames_sent) if camera is not None else 0.0
 
 
+# TODO(#5): a process per participant would measure the SFU and one client
+# each; in one process the capacity is a floor that says little of a real meeting.
 async def run_step(
     count: int,
     *,
