@@ -19,7 +19,10 @@ measured per step:
 - CPU: the process's CPU seconds per wall second (cores used), the
   main thread's share of the wall time on a core and waiting for one
   (Linux schedstat: ready to run while other work had the core), and
-  the event loop's lag (how late a 10 ms sleep wakes, p95 and max).
+  the event loop's lag (how late a 10 ms sleep wakes, p95 and max);
+- datagrams the kernel dropped for full socket receive buffers during
+  the window (RcvbufErrors, for the whole network namespace: other work
+  on the machine counts too).
 
 A step is degraded when the mean audio concealment is over 2 %, or the
 mean video frame rate received is under 90 % of the configured rate, or
@@ -158,6 +161,17 @@ def _schedstat_s() -> tuple[float, float] | None:
     return on_cpu_ns / 1e9, waiting_ns / 1e9
 
 
+def _udp_receive_buffer_drops() -> int | None:
+    """Datagrams the kernel dropped for a full socket receive buffer, in
+    this network namespace (RcvbufErrors of /proc/net/snmp); None elsewhere."""
+    try:
+        with open("/proc/net/snmp") as file:
+            rows = [line.split() for line in file if line.startswith("Udp:")]
+        return int(rows[1][rows[0].index("RcvbufErrors")])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
 def _frames_encoded(member: _Member) -> float:
     camera = member.meeting.video.get("camera")
     return float(camera.pipeline.frames_sent) if camera is not None else 0.0
@@ -207,6 +221,7 @@ async def run_step(
             member.measuring = True
         started_ms, cpu_started_s = clock_ms(), time.process_time()
         sched_started = _schedstat_s()
+        udp_drops_started = _udp_receive_buffer_drops()
         if profiler is not None:
             profiler.enable()
         await asyncio.sleep(seconds)
@@ -215,6 +230,7 @@ async def run_step(
         window_s = (clock_ms() - started_ms) / 1000.0
         cpu_s = time.process_time() - cpu_started_s
         sched_ended = _schedstat_s()
+        udp_drops_ended = _udp_receive_buffer_drops()
         for member in members:
             member.measuring = False
         audio_after = [_audio_counters(m) for m in members]
@@ -263,6 +279,11 @@ async def run_step(
         "main_thread_runqueue_wait_share": (
             round((sched_ended[1] - sched_started[1]) / window_s, 2)
             if sched_started and sched_ended
+            else None
+        ),
+        "udp_receive_buffer_drops": (
+            udp_drops_ended - udp_drops_started
+            if udp_drops_started is not None and udp_drops_ended is not None
             else None
         ),
         "loop_lag_p95_ms": percentile(lags_ms, 95),
@@ -471,6 +492,7 @@ def _print_row(figures: dict[str, Any]) -> None:
         f"{figures['cpu_cores_used']:>6.2f} {figures['main_thread_cpu_share']!s:>5} "
         f"{figures['main_thread_runqueue_wait_share']!s:>5} "
         f"{figures['loop_lag_p95_ms']!s:>7} {figures['loop_lag_max_ms']!s:>6} "
+        f"{figures['udp_receive_buffer_drops']!s:>7} "
         f"{figures['audio_concealed_pct_mean']:>6.2f} {figures['audio_concealed_pct_worst']:>6.2f} "
         f"{figures['video_fps_sent_mean']:>5.1f} {figures['video_fps_received_mean']:>5.1f} "
         f"{figures['video_fps_received_worst']:>5.1f} {audio['p95']!s:>8} {video['p95']!s:>8}  "
@@ -502,7 +524,7 @@ def main() -> None:
         )
         print(
             f"{'parts':>5} {'streams':>7} {'cores':>6} {'main':>5} {'wait':>5} {'lag95':>7} "
-            f"{'max':>6} {'conc%':>6} {'worst':>6} "
+            f"{'max':>6} {'udp drop':>7} {'conc%':>6} {'worst':>6} "
             f"{'fps tx':>5} {'rx':>5} {'worst':>5} {'a lat95':>8} {'v lat95':>8}  verdict"
         )
     result = asyncio.run(
