@@ -4,7 +4,11 @@ Each benchmark is a standalone script that runs our code beside its anchor in
 one process, prints its table and ends with a line ``RESULT <json>``. This
 runner collects those lines into ``out/bench-results.json`` and prints a
 summary. Arguments are passed to every benchmark (``--quick`` for short runs);
-``--only NAME`` runs the benchmarks whose file name contains NAME.
+``--only NAME`` runs the benchmarks whose file name contains NAME. Files
+whose names start with an underscore are helpers the benchmarks import
+(``_janus_anchor.py``, ``_meeting_harness.py`` for the meeting benchmarks:
+``bench_mouth_to_ear.py``, ``bench_join_time.py``,
+``bench_meeting_capacity.py``), not benchmarks.
 """
 
 from __future__ import annotations
