@@ -39,11 +39,11 @@ from typing import Any, Final
 
 from _meeting_harness import SAMPLE_RATE_HZ, clock_ms, percentile, signed_in
 from cloudlink.client import Client, Meeting
+from cloudlink.client.live_pattern import live_test_pattern
 from cloudlink.client.remote_tracks import RemoteAudioTrack
 from cloudlink.client.signaling_connection import SignalingConnection
 from cloudlink.media.frame import AudioFrame
 from cloudlink.media.synthetic import speech_source
-from cloudlink.media.video_source import PatternSource
 
 TARGET_P95_MS: Final = 500.0
 # How long one join may take to show both first frames before it counts as failed.
@@ -173,7 +173,7 @@ async def run(joins: int) -> dict[str, Any]:
         host = await host_client.join(setup.code, quality_report_interval_s=None)
         audio = await host.publish_audio(_looped_speech)
         camera = await host.publish_video(
-            PatternSource(width_px=640, height_px=360, frame_rate_fps=30.0, duration_s=None)
+            live_test_pattern(width_px=640, height_px=360, frame_rate_fps=30.0)
         )
         kinds = {str(audio.track_id): "audio", str(camera.track_id): "camera"}
         logs: list[_JoinLog] = []

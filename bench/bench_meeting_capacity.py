@@ -72,11 +72,10 @@ from _meeting_harness import (
     signed_in,
 )
 from cloudlink.client import Meeting
+from cloudlink.client.live_pattern import live_test_pattern, read_live_pattern
 from cloudlink.media.frame import AudioFrame
 from cloudlink.media.synthetic import SPEAKERS
-from cloudlink.media.test_pattern import read_test_pattern
 from cloudlink.media.video_frame import VideoFrame
-from cloudlink.media.video_source import PatternSource
 
 MAX_CONCEALED_PCT: Final = 2.0
 MIN_FPS_SHARE: Final = 0.9
@@ -108,9 +107,9 @@ class _Member:
             return
         pair = self.pairs.setdefault(sender, _Pair())
         pair.frames += 1
-        stamp = read_test_pattern(frame.pixels)
-        if stamp is not None:
-            pair.video_latencies_ms.append(clock_ms() - stamp.send_time_ms)
+        reading = read_live_pattern(frame)
+        if reading is not None:
+            pair.video_latencies_ms.append(reading.latency_ms)
 
     def on_audio(self, sender: str, frame: AudioFrame) -> None:
         self.pairs.setdefault(sender, _Pair()).detector.feed(frame.samples, clock_ms())
@@ -201,13 +200,7 @@ async def run_step(
             speech = MarkedSpeech(speaker=SPEAKERS[index % len(SPEAKERS)])
             await meeting.publish_audio(_speech_of(speech, member))
             await meeting.publish_video(
-                PatternSource(
-                    width_px=width_px,
-                    height_px=height_px,
-                    frame_rate_fps=fps,
-                    duration_s=None,
-                    clock_ms=clock_ms,
-                )
+                live_test_pattern(width_px=width_px, height_px=height_px, frame_rate_fps=fps)
             )
         await asyncio.sleep(_SETTLE_S)
 
