@@ -24,3 +24,11 @@ def test_audio_mos_leaves_out_the_trailing_concealment() -> None:
     }
     expected = quality.mos(5.0 + 40.0 + 26.5 + 20.0, 1.0)
     assert audio_mos(stats, round_trip_time_ms=10.0) == expected
+
+
+def test_audio_mos_takes_a_negative_playout_delay_as_none() -> None:
+    # A late event loop can make the mean come out below zero; the score
+    # is still a score, never an error.
+    stats = {"totalSamplesReceived": 48000, "concealedSamples": 0, "meanPlayoutDelayMs": -5.0}
+    clean = {"totalSamplesReceived": 48000, "concealedSamples": 0, "meanPlayoutDelayMs": 0.0}
+    assert audio_mos(stats, round_trip_time_ms=-1.0) == audio_mos(clean, round_trip_time_ms=0.0)

@@ -60,8 +60,7 @@ def reports_from_stats(
             meeting_code=meeting_code,
             loss_pct=100.0 * lost / (received + lost),
             jitter_ms=1000.0 * _number(stats, "jitter"),
-            # TODO(#5): 0 while the SFU sends no report blocks (no RTT measured): the
-            # dashboard's round-trip times of meetings are empty.
+            # 0 until the SFU's first receiver report gives this client its RTT.
             rtt_ms=rtt_ms or 0.0,
         )
         if media == "audio":

@@ -156,12 +156,15 @@ class AudioReceiveStream:
     async def play(self, sink: Callable[[AudioFrame], None], *, frames: int | None = None) -> None:
         """Pulls one frame per 10 ms into ``sink``, ``frames`` times or
         until cancelled."""
-        async for now_ms in _ticks(self.session, FRAME_MS):
+        async for deadline_ms in _ticks(self.session, FRAME_MS):
             if frames is not None:
                 if frames <= 0:
                     break
                 frames -= 1
-            sink(self.pipeline.pull(now_ms))
+            # Arrivals are stamped when they happen, so is the pull: a busy
+            # event loop that runs this tick late must not make a packet
+            # seem played before it came (a negative jitterBufferDelay).
+            sink(self.pipeline.pull(max(deadline_ms, self.session.now_ms())))
 
     def stats(self) -> Stats:
         """inbound-rtp: the transport's counters over the jitter buffer's,

@@ -43,7 +43,8 @@ def _number(stats: Mapping[str, object], key: str) -> float:
 def audio_mos(stats: Mapping[str, object], *, round_trip_time_ms: float | None) -> float:
     """MOS (1..4.4) of what an inbound audio stream's listener hears."""
     rtt_ms = round_trip_time_ms or 0.0
-    delay_ms = rtt_ms / 2.0 + _number(stats, "meanPlayoutDelayMs") + _CODEC_DELAY_MS + _PACKET_MS
+    playout_ms = max(_number(stats, "meanPlayoutDelayMs"), 0.0)
+    delay_ms = max(rtt_ms, 0.0) / 2.0 + playout_ms + _CODEC_DELAY_MS + _PACKET_MS
     trailing = _number(stats, "trailingConcealedSamples")
     total = _number(stats, "totalSamplesReceived") - trailing
     concealed = _number(stats, "concealedSamples") - trailing

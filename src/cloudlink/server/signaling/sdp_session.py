@@ -145,7 +145,7 @@ def _publications(
                 f"one SSRC per sending section (no simulcast) [mid:{section.mid}]"
             )
         # TODO(#5): a browser publishes no screen share: a second sending video section is refused.
-        # TODO(#5): no REMB or reports to publishers: a browser camera stays near 300 kbit/s.
+        # TODO(#5): no REMB to publishers: a browser camera stays near 300 kbit/s.
         kind = TrackKind.AUDIO if section.kind == "audio" else TrackKind.CAMERA
         if any(k is kind for k, _ in publish.values()):
             raise SessionDescriptionError(f"at most one sending {section.kind} section")
