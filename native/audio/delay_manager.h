@@ -1,9 +1,9 @@
 // Target playout delay from measured network jitter, after WebRTC NetEq's
 // delay manager: each packet's relative arrival delay (its transit time
 // minus the smallest transit over the last 2 s) feeds a histogram that
-// forgets exponentially; the target is a high quantile of it (the 99th
-// percentile) plus the 10 ms output frame a pull must find whole, raised at
-// once when it rises and lowered slowly.
+// forgets exponentially (over about 200 packets); the target is a high
+// quantile of it (the 98th percentile) plus half the 10 ms output frame a
+// pull must find whole, raised at once when it rises and lowered slowly.
 //
 // When packets are lost and the stream carries repair data (Opus in-band
 // FEC or RED, both in the packet after the lost one), the target also

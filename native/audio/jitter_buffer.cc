@@ -545,7 +545,9 @@ void JitterBuffer::AdjustDelay(double now_ms) {
   // PESQ-WB (bench_loss_jitter, FEC, 10% loss); stretching only quiet blocks
   // there wins it back but overshoots the target in them, late for reordered
   // packets, and a guard against that lets a slow sender's clock starve a
-  // small target (the 10 ms pull is not in it) instead of expanding.
+  // small target (the 10 ms pull is not in it) instead of expanding;
+  // accelerating quiet blocks from 2.5-5 ms of excess lost 0.01 (FEC) and
+  // 0.05 (RED) of mean PESQ-WB to late packets.
   if (excess_ms > kAccelerateMarginMs) {
     const int removed = can_stretch ? stretcher_.Accelerate(sync_.data(), input, &scratch_) : 0;
     if (removed > 0 && StretchedTo(input - removed)) {
