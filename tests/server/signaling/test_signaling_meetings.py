@@ -3,6 +3,7 @@ room), host controls, chat, tracks and subscriptions, leaving."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from _signaling_world import (  # noqa: F401
@@ -229,8 +230,15 @@ async def test_leave_and_closing_the_socket_clean_up(world: World) -> None:
     await ada.ws.close()
     left = await host.event("participant-left")
     assert (left["participant_id"], left["reason"]) == (ada_id, "disconnected")
-    _, rows = await world.api.call("GET", f"/api/meetings/{code}/participants", host_token)
-    assert sorted(r["state"] for r in rows if r["display_name"] == "Ada") == ["left", "left"]
+    # The attendance record follows the event (docs/signaling.md): wait for it.
+    states: list[str] = []
+    for _ in range(100):
+        _, rows = await world.api.call("GET", f"/api/meetings/{code}/participants", host_token)
+        states = sorted(r["state"] for r in rows if r["display_name"] == "Ada")
+        if states == ["left", "left"]:
+            break
+        await asyncio.sleep(0.02)
+    assert states == ["left", "left"]
     # Nobody is left to send a track to.
     answer = await host.ok("subscribe", active_speaker=True)
     assert answer["subscription"]["track_id"] is None
