@@ -17,6 +17,7 @@ import logging
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any, Final
 
+from cloudlink import _native
 from cloudlink.client.meeting_records import TrackKind
 from cloudlink.errors import ConfigError
 from cloudlink.media.frame import OPUS_RATES_HZ, AudioFrame
@@ -63,6 +64,7 @@ class LocalAudioTrack:
         sample_rate_hz: int,
         bitrate_bps: int = 32_000,
         red: bool = True,
+        echo_cancellation: bool = True,
     ) -> None:
         if sample_rate_hz not in OPUS_RATES_HZ:
             raise ConfigError(
@@ -76,10 +78,16 @@ class LocalAudioTrack:
             )
         self._source = source
         self.sample_rate_hz = sample_rate_hz
+        # The far end is what the meeting plays (Meeting.play_audio); with
+        # nothing played the canceller passes the microphone through, 4 ms late.
+        self.echo_canceller = (
+            _native.EchoCanceller(sample_rate_hz=sample_rate_hz) if echo_cancellation else None
+        )
         self.pipeline = SendPipeline(
             sample_rate_hz=sample_rate_hz,
             bitrate_bps=bitrate_bps,
             red_payload_type=RED_PAYLOAD_TYPE if red else None,
+            echo_canceller=self.echo_canceller,
         )
         self.stream = AudioSendStream(session, self.pipeline)
         self.track_id: str | None = None
@@ -101,6 +109,11 @@ class LocalAudioTrack:
         """Starts sending (once)."""
         if self._task is None:
             self._task = asyncio.get_running_loop().create_task(self._run())
+
+    def render(self, frame: AudioFrame) -> None:
+        """What the loudspeaker plays now: the echo canceller's far end."""
+        if self.echo_canceller is not None and frame.sample_rate_hz == self.sample_rate_hz:
+            self.pipeline.render(frame)
 
     def hold(self) -> None:
         """Silence, and the source released (closed) until :meth:`resume`."""
@@ -134,6 +147,11 @@ class LocalAudioTrack:
         stats = self.stream.stats()
         stats["muted"] = int(self.muted)
         stats["held"] = int(self.held)
+        if self.echo_canceller is not None:
+            # Ours: the canceller's estimate of the echo it removes (dB) and
+            # the echo path's delay (ms, 0 before one is found).
+            stats["echoReturnLossEnhancement"] = round(self.echo_canceller.erle_db, 1)
+            stats["echoDelayMs"] = round(self.echo_canceller.delay_ms or 0.0, 1)
         return stats
 
     def _reopenable(self) -> bool:

@@ -33,6 +33,7 @@ from cloudlink.client.meeting_transport import MeetingTransport
 from cloudlink.client.quality_reporter import QualityReporter, StreamStats
 from cloudlink.client.remote_tracks import RemoteAudioTrack, RemoteTrack, RemoteVideoTrack
 from cloudlink.client.signaling_connection import SignalingConnection
+from cloudlink.client.speaker_mix import SpeakerMix
 from cloudlink.errors import ConfigError, SignalingError
 from cloudlink.media.frame import AudioFrame
 from cloudlink.media.network_sim import NetworkConditions
@@ -127,6 +128,7 @@ class Meeting:
         self.on_audio: Callable[[str, AudioFrame], None] | None = None
         self.on_video: Callable[[str, TrackKind, VideoFrame], None] | None = None
         self._audio_renderers: dict[str, list[AudioRenderer]] = {}
+        self._speaker: SpeakerMix | None = None
         self._video_renderers: dict[tuple[str, TrackKind], list[VideoRenderer]] = {}
         self._queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
         self._event_task: asyncio.Task[None] | None = None
@@ -253,11 +255,13 @@ class Meeting:
         muted: bool = False,
         bitrate_bps: int = 32_000,
         red: bool = True,
+        echo_cancellation: bool = True,
     ) -> LocalAudioTrack:
         """Sends ``source`` (10 ms frames at the meeting's sample rate: an
         AudioSource, any iterable of AudioFrame, or a callable opening one)
         as this client's audio track, unmuted unless ``muted`` (everyone
-        joins muted)."""
+        joins muted). With ``echo_cancellation`` what :meth:`play_audio`
+        plays is taken out of it before it is coded."""
         session = self._require_session()
         if self.audio is not None:
             raise ConfigError("this client already publishes audio: unpublish it first")
@@ -267,6 +271,7 @@ class Meeting:
             sample_rate_hz=self.options.sample_rate_hz,
             bitrate_bps=bitrate_bps,
             red=red,
+            echo_cancellation=echo_cancellation,
         )
         await self._publish(track, session)
         self.audio = track
@@ -506,9 +511,25 @@ class Meeting:
             raise ConfigError("render audio with render_audio")
         self._video_renderers.setdefault((participant_id, kind), []).append(renderer)
 
-    # TODO(#5): each remote participant is rendered on its own: no mix to one device and no
-    # echo canceller fed with what is played, so a loudspeaker user echoes back.
+    def play_audio(self, sink: AudioRenderer) -> SpeakerMix:
+        """Plays everyone this client hears, mixed into one 10 ms frame per
+        tick, into ``sink`` (the loudspeaker: an AudioSink or a callable);
+        the same mix is the far end of this client's echo canceller. Once
+        per meeting; ConfigError after that."""
+        if self._speaker is not None:
+            raise ConfigError("this meeting already plays its audio")
+        play = sink.write if isinstance(sink, AudioSink) else sink
+        self._speaker = SpeakerMix(
+            sample_rate_hz=self.options.sample_rate_hz,
+            play=play,
+            far_end=lambda: self.audio.render if self.audio is not None else None,
+        )
+        self._speaker.start()
+        return self._speaker
+
     def _render_audio(self, participant_id: str, frame: AudioFrame) -> None:
+        if self._speaker is not None:
+            self._speaker.put(participant_id, frame)
         for renderer in self._audio_renderers.get(participant_id, ()):
             _call(renderer.write if isinstance(renderer, AudioSink) else renderer, frame)
         hook = self.on_audio
@@ -628,6 +649,8 @@ class Meeting:
                 await asyncio.wait([task])
         if self._reporter is not None:
             await self._reporter.stop(final_report=self.session is not None)
+        if self._speaker is not None:
+            await self._speaker.stop()
         for track in [self.audio, *self.video.values()]:
             if track is not None:
                 await track.stop()
@@ -697,6 +720,8 @@ class Meeting:
         elif kind == "participant-left":
             participant_id = str(message["participant_id"])
             gone = self.participants.pop(participant_id, None)
+            if self._speaker is not None:
+                self._speaker.remove(participant_id)
             for track_id in [
                 t for t, tr in self.tracks.items() if tr.participant_id == participant_id
             ]:
