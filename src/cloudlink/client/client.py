@@ -47,6 +47,9 @@ _MAX_RETRY_S: Final = 2.0
 # Refusals worth another attempt: the server has not noticed the old socket
 # close yet, or the new socket did not get through.
 _TRANSIENT: Final = frozenset({"already_connected", "unreachable", "connection_closed", "timeout"})
+# How long the server may take to notice that the old socket is dead (its
+# heartbeat, docs/signaling.md); meanwhile it answers ``already_connected``.
+_SERVER_NOTICES_S: Final = 15.0
 
 
 class Client:
@@ -326,9 +329,12 @@ class Client:
 
     async def _resume(self, meeting: Meeting) -> None:
         """New sockets with backoff until one takes ``meeting`` back, for the
-        server's grace; the meeting closes when none does."""
+        server's grace (longer while the server still holds the old socket);
+        the meeting closes when none does."""
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + min(meeting.resume_grace_s, MAX_RESUME_WINDOW_S)
+        started = loop.time()
+        grace_s = min(meeting.resume_grace_s, MAX_RESUME_WINDOW_S)
+        deadline = started + grace_s
         delay_s = _FIRST_RETRY_S
         reason = "disconnected"
         kept: tuple[SignalingConnection, list[dict[str, Any]]] | None = None
@@ -339,6 +345,9 @@ class Client:
             if code not in _TRANSIENT:
                 reason = code
                 break
+            if code == "already_connected":
+                # The grace starts once the server notices the old socket is gone.
+                deadline = max(deadline, started + _SERVER_NOTICES_S + grace_s)
             if loop.time() + delay_s > deadline:
                 break
             await asyncio.sleep(delay_s)

@@ -139,6 +139,14 @@ async def test_refused_resumes_change_nothing(world: World) -> None:
     host, ada, ada_token, joined = await _meeting(world)
     ada_id = joined["participant"]["participant_id"]
     token = joined["resume_token"]
+    # While Ada's socket is open, nobody takes her participant.
+    early = await world.signed_in(ada_token, ada.device_id)
+    assert (
+        await early.refused("resume", participant_id=ada_id, resume_token=token)
+        == "already_connected"
+    )
+    await ada.ok("raise-hand", raised=True)
+    assert (await host.event("participant-updated"))["participant"]["hand_raised"] is True
     await ada.ws.close()
     assert _reconnecting(await host.event("participant-updated")) == "reconnecting"
 
