@@ -233,6 +233,7 @@ class Client:
         task = self._reconnect
         if task is not None and task is not asyncio.current_task():
             # Left while resuming: nothing left to resume.
+            # TODO(#5): no leave reaches the server; others see it reconnecting until the grace ends
             task.cancel()
 
     # --- direct calls ---

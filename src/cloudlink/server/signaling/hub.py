@@ -148,6 +148,7 @@ class SignalingHub:
     def _may_resume(self, connection: Connection, participant: LiveParticipant) -> bool:
         """Whether a participant whose socket closed waits for ``resume``:
         admitted, and the socket not closed for shutdown or sign-out."""
+        # TODO(#5): a participant in the waiting room is not kept: it must join again
         return (
             not self._closing
             and self.context.settings.signaling_resume_grace_s > 0

@@ -273,6 +273,7 @@ class LiveMeeting:
     def detach(self, participant: LiveParticipant) -> None:
         """The participant's socket is gone: it stays, tracks and
         subscriptions too, and everyone sees it ``reconnecting``."""
+        # TODO(#5): events sent meanwhile are lost, not replayed on resume
         participant.connection_state = "reconnecting"
         self.updated(participant)
 
