@@ -322,13 +322,13 @@ class Client:
         # TODO(#5): outside a meeting a dropped socket stays closed: no call rings until re-login
         if reason == "disconnected" and not self._closing and meeting._resumable:
             meeting._signaling_lost()
-            self._reconnect = asyncio.get_running_loop().create_task(self._resume(meeting))
+            self._reconnect = asyncio.get_running_loop().create_task(self._resume_meeting(meeting))
         else:
             meeting._connection_lost(reason)
 
     # --- resuming after the socket dropped ---
 
-    async def _resume(self, meeting: Meeting) -> None:
+    async def _resume_meeting(self, meeting: Meeting) -> None:
         """New sockets with backoff until one takes ``meeting`` back, for the
         server's grace (longer while the server still holds the old socket);
         the meeting closes when none does."""
