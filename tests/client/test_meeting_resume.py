@@ -39,7 +39,11 @@ async def test_a_cut_signaling_socket_resumes_without_leaving(server: EmbeddedSe
             live_test_pattern(width_px=320, height_px=240, frame_rate_fps=FPS, duration_s=8.0)
         )
         track_ids = {moving.audio.track_id if moving.audio else None, camera.track_id}
+        host_audio = await watching.publish_audio(speech_source("alice", sample_rate_hz=RATE_HZ))
         await watching.wait_for("track-subscribed", lambda e: len(watching.remote) == 2)
+        await moving.wait_for("track-subscribed", lambda e: len(moving.remote) == 1)
+        assert host_audio.track_id is not None
+        hearing = moving.remote[host_audio.track_id]
         await until(lambda: len(seen.seen(ada_id)) > 0)
         states: list[str] = []
         watching.on(
@@ -79,6 +83,11 @@ async def test_a_cut_signaling_socket_resumes_without_leaving(server: EmbeddedSe
         await until(lambda: any(r.frame_number > frame_before + 15 for r in seen.seen(ada_id)))
         await until(lambda: len(seen.audio[ada_id]) > heard_before + 50)
         assert set(watching.remote) == track_ids
+        # Ada's receiver of the host's audio was kept (same subscription) and hears on.
+        assert moving.remote[host_audio.track_id] is hearing
+        packets = hearing.stats()["packetsReceived"]
+        assert isinstance(packets, int)
+        await until(lambda: int(hearing.stats()["packetsReceived"]) > packets + 50)
 
         # Signaling works both ways again.
         await moving.send_chat("back again")
