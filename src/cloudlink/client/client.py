@@ -7,12 +7,21 @@ the device's stored credentials, direct calls and the meeting it is in.
     ...
     await meeting.leave()
     await client.close()
+
+When the signaling socket drops during a meeting (a network change), the
+client opens a new one with backoff for the resume grace the server
+announced, and ``resume``s the meeting (the Meeting emits ``reconnecting``,
+then ``resumed``, then ``reconnected`` after its ICE restart); if that
+fails the meeting closes with the reason (``disconnected`` when the server
+could not be reached, else the server's refusal code).
 """
 
 from __future__ import annotations
 
 import asyncio
 import collections
+import contextlib
+import functools
 import logging
 import re
 from collections.abc import Callable, Sequence
@@ -20,7 +29,7 @@ from typing import Any, Final
 
 from cloudlink.client.credential_vault import CredentialVault, StoredCredentials
 from cloudlink.client.direct_calls import CallOutcome, IncomingCall, OutgoingCall
-from cloudlink.client.meeting import Meeting, MeetingOptions
+from cloudlink.client.meeting import MAX_RESUME_WINDOW_S, Meeting, MeetingOptions
 from cloudlink.client.rest_client import Account, DirectoryEntry, MeetingInfo, RestClient
 from cloudlink.client.signaling_connection import CLOSE_SIGNED_OUT, SignalingConnection
 from cloudlink.errors import ConfigError, ServiceError, SignalingError
@@ -32,6 +41,15 @@ logger = logging.getLogger(__name__)
 _MEETING_CODE: Final = re.compile(r"[0-9]{9}")
 # Call outcomes that arrived before their call object existed (kept briefly).
 _EARLY_OUTCOMES: Final = 64
+# Waits between resume attempts: the first, doubled each time up to the last.
+_FIRST_RETRY_S: Final = 0.1
+_MAX_RETRY_S: Final = 2.0
+# Refusals worth another attempt: the server has not noticed the old socket
+# close yet, or the new socket did not get through.
+_TRANSIENT: Final = frozenset({"already_connected", "unreachable", "connection_closed", "timeout"})
+# How long the server may take to notice that the old socket is dead (its
+# heartbeat, docs/signaling.md); meanwhile it answers ``already_connected``.
+_SERVER_NOTICES_S: Final = 15.0
 
 
 class Client:
@@ -58,8 +76,9 @@ class Client:
         self._calls: dict[str, CallOutcome] = {}
         self._early: collections.OrderedDict[str, dict[str, Any]] = collections.OrderedDict()
         self.incoming_calls: asyncio.Queue[IncomingCall] = asyncio.Queue()
-        signaling.on_event = self._on_event
-        signaling.on_close = self._on_close
+        self._reconnect: asyncio.Task[None] | None = None
+        self._closing = False
+        self._watch(signaling)
 
     # --- signing in and out ---
 
@@ -151,6 +170,8 @@ class Client:
     async def close(self) -> None:
         """Leaves any meeting and closes the socket and HTTP session (the
         server session stays, for :meth:`resume`)."""
+        self._closing = True
+        await self._stop_reconnect()
         if self.meeting is not None:
             await self.meeting.leave()
         await self.signaling.close()
@@ -209,6 +230,11 @@ class Client:
     def _meeting_closed(self, meeting: Meeting) -> None:
         if self.meeting is meeting:
             self.meeting = None
+        task = self._reconnect
+        if task is not None and task is not asyncio.current_task():
+            # Left while resuming: nothing left to resume.
+            # TODO(#5): no leave reaches the server; others see it reconnecting until the grace ends
+            task.cancel()
 
     # --- direct calls ---
 
@@ -280,11 +306,108 @@ class Client:
             return
         outcome.settle(message)
 
-    def _on_close(self, close_code: int | None) -> None:
+    def _watch(self, signaling: SignalingConnection) -> None:
+        signaling.on_event = self._on_event
+        signaling.on_close = functools.partial(self._on_close, signaling)
+
+    def _on_close(self, signaling: SignalingConnection, close_code: int | None) -> None:
+        if signaling is not self.signaling:
+            return
         reason = "signed_out" if close_code == CLOSE_SIGNED_OUT else "disconnected"
-        # TODO(#5): no signaling reconnect: a dropped socket takes the participant out of
-        # the meeting (the server's rule), and the application must join again.
         for outcome in self._calls.values():
             outcome.settle({"type": "call-cancelled", "reason": reason})
-        if self.meeting is not None:
-            self.meeting._connection_lost(reason)
+        meeting = self.meeting
+        if meeting is None:
+            return
+        # TODO(#5): outside a meeting a dropped socket stays closed: no call rings until re-login
+        if reason == "disconnected" and not self._closing and meeting._resumable:
+            meeting._signaling_lost()
+            self._reconnect = asyncio.get_running_loop().create_task(self._resume_meeting(meeting))
+        else:
+            meeting._connection_lost(reason)
+
+    # --- resuming after the socket dropped ---
+
+    async def _resume_meeting(self, meeting: Meeting) -> None:
+        """New sockets with backoff until one takes ``meeting`` back, for the
+        server's grace (longer while the server still holds the old socket);
+        the meeting closes when none does."""
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        grace_s = min(meeting.resume_grace_s, MAX_RESUME_WINDOW_S)
+        deadline = started + grace_s
+        delay_s = _FIRST_RETRY_S
+        reason = "disconnected"
+        kept: tuple[SignalingConnection, list[dict[str, Any]]] | None = None
+        while not meeting.closed:
+            code, kept = await self._try_resume(meeting)
+            if code is None:
+                return
+            if code not in _TRANSIENT:
+                reason = code
+                break
+            if code == "already_connected":
+                # The grace starts once the server notices the old socket is gone.
+                deadline = max(deadline, started + _SERVER_NOTICES_S + grace_s)
+            if loop.time() + delay_s > deadline:
+                break
+            await asyncio.sleep(delay_s)
+            delay_s = min(2.0 * delay_s, _MAX_RETRY_S)
+        logger.warning("meeting not resumed [reason:%s]", reason)
+        meeting._connection_lost(reason)
+        if kept is not None:
+            # Refused for good, but signed in: the client goes on with this socket.
+            self._adopt(*kept)
+
+    async def _try_resume(
+        self, meeting: Meeting
+    ) -> tuple[str | None, tuple[SignalingConnection, list[dict[str, Any]]] | None]:
+        """One attempt: (None, None) once resumed, else the error code and,
+        when the server refused for good, the signed-in socket to keep."""
+        early: list[dict[str, Any]] = []
+        try:
+            candidate = await SignalingConnection.open(
+                self.rest.base_url,
+                token=self.credentials.token,
+                device_id=self.credentials.device_id,
+                http=self.rest.http,
+                on_event=early.append,
+            )
+        except SignalingError as error:
+            return error.code or "refused", None
+        try:
+            answer = await candidate.request("resume", meeting._resume_fields())
+        except asyncio.CancelledError:
+            await candidate.close()
+            raise
+        except SignalingError as error:
+            if error.code in _TRANSIENT:
+                await candidate.close()
+                return error.code, None
+            return error.code or "refused", (candidate, early)
+        if meeting.closed:
+            # Left meanwhile: tell the server too.
+            with contextlib.suppress(SignalingError):
+                await candidate.request("leave")
+            self._adopt(candidate, early)
+            return None, None
+        meeting._resumed(candidate, answer)
+        self._adopt(candidate, early)
+        logger.info("signaling resumed")
+        return None, None
+
+    def _adopt(self, signaling: SignalingConnection, early: list[dict[str, Any]]) -> None:
+        """Makes ``signaling`` the client's socket; the events it brought
+        before the answer are handled first."""
+        self.signaling = signaling
+        for message in early:
+            self._on_event(message)
+        self._watch(signaling)
+        if signaling.closed:
+            self._on_close(signaling, signaling.close_code)
+
+    async def _stop_reconnect(self) -> None:
+        task, self._reconnect = self._reconnect, None
+        if task is not None and not task.done():
+            task.cancel()
+            await asyncio.wait([task])

@@ -7,6 +7,11 @@ signaling events (handled one at a time, in order), subscribes to the
 others' tracks as they are published (unless told not to), renders what
 it receives to the sinks and callbacks the application gives, reports its
 quality to the server, and restarts ICE when its transport drops.
+
+When the signaling socket drops, the :class:`~cloudlink.client.Client`
+opens a new one and sends ``resume``; the meeting then takes the answer's
+state (events of the gap are not replayed), re-binds what it receives to
+the subscriptions the server kept, and restarts ICE.
 """
 
 from __future__ import annotations
@@ -57,6 +62,10 @@ _MAX_CHAT_CHARS: Final = 4000
 # between two failed ICE restarts.
 _WATCHDOG_PERIOD_S: Final = 1.0
 _MAX_RESTART_BACKOFF_S: Final = 10.0
+
+# The longest a client tries to resume after its signaling socket drops,
+# whatever grace the server announces.
+MAX_RESUME_WINDOW_S: Final = 120.0
 
 # The participant id the active-speaker video is rendered and reported under.
 ACTIVE_SPEAKER: Final = "active-speaker"
@@ -130,7 +139,8 @@ class Meeting:
         self._audio_renderers: dict[str, list[AudioRenderer]] = {}
         self._speaker: SpeakerMix | None = None
         self._video_renderers: dict[tuple[str, TrackKind], list[VideoRenderer]] = {}
-        self._queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        # Server events ("signaling"), and the client's own steps ("resumed").
+        self._queue: asyncio.Queue[tuple[str, dict[str, Any]]] = asyncio.Queue()
         self._event_task: asyncio.Task[None] | None = None
         self._watchdog: asyncio.Task[None] | None = None
         self._admitted: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
@@ -140,6 +150,10 @@ class Meeting:
         self._muted_before_hold: bool | None = None
         self._restart_lock = asyncio.Lock()
         self._closing: asyncio.Task[None] | None = None
+        self._restart_after_resume: asyncio.Task[None] | None = None
+        self._media_open = False
+        self._resume_token: str | None = None
+        self.resume_grace_s = 0.0
         self.closed = False
         self.close_reason: str | None = None
 
@@ -179,6 +193,11 @@ class Meeting:
         self.participants = {p.participant_id: p for p in participants}
         self.participants[self.me.participant_id] = self.me
         self.tracks = {t.track_id: t for t in tracks}
+        token, grace_s = answer.get("resume_token"), answer.get("resume_grace_s")
+        if isinstance(token, str) and token:
+            self._resume_token = token
+        if isinstance(grace_s, (int, float)) and not isinstance(grace_s, bool):
+            self.resume_grace_s = min(max(float(grace_s), 0.0), MAX_RESUME_WINDOW_S)
 
     async def _open_media(self) -> None:
         self.session = RtpSession(self.transport, rtcp_interval_ms=self.options.rtcp_interval_ms)
@@ -198,6 +217,7 @@ class Meeting:
             self._reporter.start()
         if self.options.auto_restart_ice:
             self._watchdog = asyncio.get_running_loop().create_task(self._watch_transport())
+        self._media_open = True
         logger.info(
             "joined [participants:%d] [tracks:%d]", len(self.participants), len(self.tracks)
         )
@@ -643,7 +663,7 @@ class Meeting:
         self.closed = True
         self.close_reason = reason
         current = asyncio.current_task()
-        for task in (self._watchdog, self._event_task):
+        for task in (self._watchdog, self._event_task, self._restart_after_resume):
             if task is not None and task is not current:
                 task.cancel()
                 await asyncio.wait([task])
@@ -674,7 +694,33 @@ class Meeting:
     def _enqueue(self, message: dict[str, Any]) -> None:
         """Takes one event from the socket (in order); handled by the event task."""
         if not self.closed:
-            self._queue.put_nowait(message)
+            self._queue.put_nowait(("signaling", message))
+
+    @property
+    def _resumable(self) -> bool:
+        """Whether a dropped socket may be resumed: joined, media open, a resume token."""
+        return (
+            not self.closed
+            and self._closing is None
+            and self._media_open
+            and self._resume_token is not None
+        )
+
+    def _resume_fields(self) -> dict[str, Any]:
+        """The fields of the ``resume`` request."""
+        return {"participant_id": self.participant_id, "resume_token": self._resume_token}
+
+    def _signaling_lost(self) -> None:
+        """The socket dropped; the client is opening a new one to resume."""
+        if not self.closed:
+            self._queue.put_nowait(("reconnecting", {}))
+
+    def _resumed(self, signaling: SignalingConnection, answer: dict[str, Any]) -> None:
+        """The server took this participant back on ``signaling``: requests
+        go there now; the answer's state is applied in event order."""
+        self._signaling = signaling
+        if not self.closed:
+            self._queue.put_nowait(("resumed", answer))
 
     def _connection_lost(self, reason: str) -> None:
         """The signaling socket closed: the server has taken us out."""
@@ -686,9 +732,14 @@ class Meeting:
 
     async def _handle_events(self) -> None:
         while True:
-            message = await self._queue.get()
+            source, message = await self._queue.get()
             try:
-                await self._handle(message)
+                if source == "resumed":
+                    await self._apply_resume(message)
+                elif source == "reconnecting":
+                    self.events.emit(MeetingEvent("reconnecting"))
+                else:
+                    await self._handle(message)
             except asyncio.CancelledError:
                 raise
             except SignalingError as error:
@@ -787,6 +838,47 @@ class Meeting:
             await self._teardown(reason="meeting_ended", send_leave=False)
         else:
             logger.debug("signaling: event %s ignored", kind)
+
+    async def _apply_resume(self, answer: dict[str, Any]) -> None:
+        """Takes the ``resume`` answer's state; keeps the receivers whose
+        subscriptions the server kept, closes the others, subscribes to
+        new tracks, then restarts ICE in the background."""
+        before = set(self.participants)
+        self._apply_join(answer)
+        kept = {
+            SubscriptionInfo.from_json(s).subscription_id for s in answer.get("subscriptions", [])
+        }
+        for track_id, remote in list(self.remote.items()):
+            if remote.subscription.subscription_id not in kept:
+                del self.remote[track_id]
+                await remote.close()
+            elif isinstance(remote, RemoteAudioTrack):
+                owner = self.participants.get(remote.participant_id)
+                remote.muted = owner.audio_muted if owner is not None else remote.muted
+        if self._speaker is not None:
+            for participant_id in before - set(self.participants):
+                self._speaker.remove(participant_id)
+        logger.info(
+            "resumed [participants:%d] [tracks:%d]", len(self.participants), len(self.tracks)
+        )
+        self.events.emit(MeetingEvent("resumed"))
+        for track in list(self.tracks.values()):
+            if track.kind in self.options.auto_subscribe and track.track_id not in self.remote:
+                await self._subscribe_quietly(track)
+        # A network change that dropped the socket has likely moved the media path too.
+        if self._restart_after_resume is None or self._restart_after_resume.done():
+            self._restart_after_resume = asyncio.get_running_loop().create_task(
+                self._restart_quietly()
+            )
+
+    async def _restart_quietly(self) -> None:
+        try:
+            await self.restart_ice()
+        except asyncio.CancelledError:
+            raise
+        except (ConnectionError, SignalingError, ConfigError, OSError) as error:
+            # The watchdog tries again while the transport is down.
+            logger.warning("ice restart after resume failed: %s", error)
 
     async def _subscribe_quietly(self, track: Track) -> None:
         try:

@@ -4,7 +4,7 @@ registered with :meth:`EventDispatcher.on` and to whoever awaits it with
 :meth:`EventDispatcher.wait_for`.
 
 Event types (the signaling events of docs/signaling.md, plus the client's
-own ``reconnected`` and ``left``):
+own ``reconnecting``, ``resumed``, ``reconnected`` and ``left``):
 
 | type | fields set |
 |---|---|
@@ -21,8 +21,10 @@ own ``reconnected`` and ``left``):
 | ``admitted`` | |
 | ``removed`` | ``reason`` |
 | ``meeting-ended`` | |
+| ``reconnecting`` | (the signaling socket dropped; a resume is under way) |
+| ``resumed`` | (back on a new socket; the meeting's state is the server's now) |
 | ``reconnected`` | (an ICE restart completed) |
-| ``left`` | ``reason``: ``left``, ``removed_by_host``, ``meeting_ended``, ``signed_out``... |
+| ``left`` | ``reason``: ``left``, ``removed_by_host``, ``disconnected``, a resume refusal... |
 """
 
 from __future__ import annotations

@@ -72,6 +72,8 @@ class Participant:
     audio_muted: bool
     video_muted: bool
     hand_raised: bool
+    # ``reconnecting`` while its signaling socket is gone and the server waits for it.
+    connection: str = "connected"
 
     @property
     def is_host(self) -> bool:
@@ -93,6 +95,7 @@ class Participant:
             audio_muted=bool(body.get("audio_muted", False)),
             video_muted=bool(body.get("video_muted", False)),
             hand_raised=bool(body.get("hand_raised", False)),
+            connection=str(body.get("connection", "connected")),
         )
 
 

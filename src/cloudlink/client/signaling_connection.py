@@ -35,6 +35,9 @@ logger = logging.getLogger(__name__)
 MAX_MESSAGE_BYTES: Final = 65536
 # How long a request waits for its answer before giving up.
 _REQUEST_TIMEOUT_S: Final = 15.0
+# WebSocket pings that find a dead socket (one that stopped without a
+# close, as on a network change): closed when no pong comes in half a period.
+_HEARTBEAT_S: Final = 10.0
 # WebSocket close code the server uses after `signed-out`.
 CLOSE_SIGNED_OUT: Final = 4001
 
@@ -100,7 +103,7 @@ class SignalingConnection:
             socket = await session.ws_connect(
                 signaling_url(server_url),
                 max_msg_size=MAX_MESSAGE_BYTES,
-                heartbeat=None,
+                heartbeat=_HEARTBEAT_S,
                 timeout=aiohttp.ClientWSTimeout(ws_close=5.0),
             )
         except asyncio.CancelledError:

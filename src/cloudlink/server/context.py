@@ -32,6 +32,9 @@ class ServerSettings:
     signaling_session_check_s: float = 30.0
     # An unanswered direct call is cancelled after this long.
     signaling_call_timeout_s: float = 30.0
+    # A participant whose socket closes without leave stays this long for
+    # ``resume``; 0 makes it leave at once.
+    signaling_resume_grace_s: float = 20.0
 
 
 @dataclass(frozen=True, kw_only=True)

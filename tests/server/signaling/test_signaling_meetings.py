@@ -213,7 +213,9 @@ async def test_publish_subscribe_and_their_events(world: World) -> None:
     )
 
 
-async def test_leave_and_closing_the_socket_clean_up(world: World) -> None:
+async def test_leave_and_closing_the_socket_clean_up(make_world: WorldFactory) -> None:
+    # No resume grace: a closed socket leaves at once (test_signaling_resume covers the grace).
+    world = await make_world(signaling_resume_grace_s=0.0)
     code, host, ada, host_token = await _host_and_ada(world)
     await host.ok("join", meeting=code)
     ada_id = (await ada.ok("join", meeting=code))["participant"]["participant_id"]

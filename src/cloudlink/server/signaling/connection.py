@@ -26,7 +26,13 @@ from cloudlink.server.signaling.messages import RequestId
 if TYPE_CHECKING:
     from cloudlink.server.signaling.live_meeting import LiveParticipant
 
-__all__ = ["CLOSE_SIGNED_OUT", "CLOSE_TOO_LARGE", "CLOSE_TOO_SLOW", "Connection"]
+__all__ = [
+    "CLOSE_GOING_AWAY",
+    "CLOSE_SIGNED_OUT",
+    "CLOSE_TOO_LARGE",
+    "CLOSE_TOO_SLOW",
+    "Connection",
+]
 
 _log = logging.getLogger(__name__)
 
@@ -59,6 +65,8 @@ class Connection:
         self.display_name = ""
         self.participant: LiveParticipant | None = None
         self.closing = False
+        # The code the server closed the socket with (None: the client closed it, or it broke).
+        self.close_code: int | None = None
         # Set once the socket's handler has cleaned up after it.
         self.finished = asyncio.Event()
         self._messages_per_window = messages_per_window
@@ -116,11 +124,14 @@ class Connection:
     def start_close(self, code: int) -> None:
         """Closes the socket in the background after what is queued is sent."""
         if self._close_task is None:
+            self.close_code = code
             self._close_task = asyncio.create_task(self.close(code))
 
     async def close(self, code: int) -> None:
         """Flushes what is queued, then closes the socket with ``code``."""
         self.closing = True
+        if self.close_code is None:
+            self.close_code = code
         if not self._writer_stopping:
             self._writer_stopping = True
             try:

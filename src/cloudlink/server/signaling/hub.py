@@ -6,6 +6,12 @@ socket's session is still valid (a signed-out one gets ``signed-out`` and
 is closed, code 4001) and that each live meeting is still open (an ended
 one gets ``meeting-ended`` and is emptied). ``close`` ends it all at server
 shutdown.
+
+A participant whose socket closes without ``leave`` is detached rather
+than taken out: it keeps its tracks, subscriptions and transport for
+``signaling_resume_grace_s`` while a new socket of the same account and
+device may take it back with ``resume``; after that it leaves (reason
+``disconnected``).
 """
 
 from __future__ import annotations
@@ -13,11 +19,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import secrets
 from typing import Final
 
 from sqlalchemy.orm import Session
 
-from cloudlink.errors import AuthenticationError, NotFoundError
+from cloudlink.errors import (
+    AuthenticationError,
+    ConflictError,
+    NotFoundError,
+    PermissionDeniedError,
+)
 from cloudlink.meetings import attendance, scheduling
 from cloudlink.server.context import ServerContext
 from cloudlink.server.signaling.connection import (
@@ -51,6 +63,9 @@ class SignalingHub:
         self._accounts: dict[int, set[Connection]] = {}
         self._sweep_task: asyncio.Task[None] | None = None
         self._closing_links: set[asyncio.Task[None]] = set()
+        # Participants whose socket closed, by id, with the task that ends their grace.
+        self._detached: dict[str, tuple[LiveParticipant, asyncio.Task[None]]] = {}
+        self._closing = False
 
     # --- lifecycle ---
 
@@ -77,6 +92,11 @@ class SignalingHub:
                 task.cancel()
             if late:
                 _log.warning("signaling shutdown: %d sockets did not finish", len(late))
+        detached = list(self._detached.values())
+        for participant, _task in detached:
+            await self.leave(participant, reason="disconnected")
+        if detached:
+            await asyncio.wait([task for _, task in detached])
         self.calls.close()
         if self._closing_links:
             await asyncio.wait(self._closing_links, timeout=_SHUTDOWN_TIMEOUT_S)
@@ -94,11 +114,13 @@ class SignalingHub:
         return [c for c in self._accounts.get(account_id, ()) if not c.closing]
 
     async def disconnect(self, connection: Connection) -> None:
-        """A socket closed: its participant leaves, its calls end."""
+        """A socket closed: its participant is detached (or leaves), its calls end."""
         try:
             connection.closing = True
             participant = connection.participant
-            if participant is not None:
+            if participant is not None and self._may_resume(connection, participant):
+                self._detach(participant)
+            elif participant is not None:
                 try:
                     await self.leave(participant, reason="disconnected")
                 except asyncio.CancelledError:
@@ -120,6 +142,84 @@ class SignalingHub:
             self.connections.discard(connection)
             await connection.finish()
             connection.finished.set()
+
+    # --- resuming ---
+
+    def _may_resume(self, connection: Connection, participant: LiveParticipant) -> bool:
+        """Whether a participant whose socket closed waits for ``resume``:
+        admitted, and the socket not closed for shutdown or sign-out."""
+        # TODO(#5): a participant in the waiting room is not kept: it must join again
+        return (
+            not self._closing
+            and self.context.settings.signaling_resume_grace_s > 0
+            and participant.admitted
+            and participant.meeting.participants.get(participant.participant_id) is participant
+            and connection.close_code not in (CLOSE_GOING_AWAY, CLOSE_SIGNED_OUT)
+        )
+
+    def _detach(self, participant: LiveParticipant) -> None:
+        participant.meeting.detach(participant)
+        task = asyncio.create_task(self._expire(participant))
+        self._detached[participant.participant_id] = (participant, task)
+        _log.info("signaling socket lost, participant kept for resume")
+
+    async def _expire(self, participant: LiveParticipant) -> None:
+        await asyncio.sleep(self.context.settings.signaling_resume_grace_s)
+        entry = self._detached.get(participant.participant_id)
+        if entry is None or entry[0] is not participant:
+            return
+        del self._detached[participant.participant_id]
+        try:
+            await self.leave(participant, reason="disconnected")
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            _log.exception("leaving a meeting after the resume grace failed")
+
+    def forget_detached(self, participant: LiveParticipant) -> None:
+        """Ends a detached participant's wait for ``resume`` (it is leaving)."""
+        entry = self._detached.get(participant.participant_id)
+        if entry is None or entry[0] is not participant:
+            return
+        del self._detached[participant.participant_id]
+        if entry[1] is not asyncio.current_task():
+            entry[1].cancel()
+
+    def resume(self, connection: Connection, participant_id: str, token: str) -> LiveParticipant:
+        """Gives a detached participant ``connection`` as its socket; a
+        ServiceError (``resume_expired``, ``resume_forbidden``,
+        ``invalid_resume_token``, ``already_connected``) changes nothing."""
+        principal = connection.principal
+        assert principal is not None
+        participant = next(
+            (
+                m.participants[participant_id]
+                for m in self.meetings.values()
+                if participant_id in m.participants
+            ),
+            None,
+        )
+        if participant is None or not participant.admitted:
+            raise NotFoundError(
+                "no such participant: it left, or its grace period ended", code="resume_expired"
+            )
+        before = participant.connection.principal
+        if (
+            before is None
+            or before.account_id != principal.account_id
+            or before.device_id != principal.device_id
+        ):
+            raise PermissionDeniedError(
+                "the participant is another account's or device's", code="resume_forbidden"
+            )
+        if not secrets.compare_digest(participant.resume_token, token):
+            raise AuthenticationError("wrong resume token", code="invalid_resume_token")
+        if participant.participant_id not in self._detached:
+            raise ConflictError("the participant's socket is open", code="already_connected")
+        self.forget_detached(participant)
+        participant.meeting.reattach(participant, connection)
+        _log.info("participant resumed on a new socket")
+        return participant
 
     def sign_out(self, connection: Connection) -> None:
         """Tells a socket its session ended and closes it (code 4001)."""
@@ -149,6 +249,7 @@ class SignalingHub:
         """Takes ``participant`` out of its meeting, closes its transport and
         (with ``record``) ends its attendance record."""
         meeting = participant.meeting
+        self.forget_detached(participant)
         if meeting.participants.get(participant.participant_id) is not participant:
             return
         link = meeting.remove(participant, reason=reason)

@@ -81,6 +81,10 @@ class LiveParticipant:
     role: str
     state: str
     attendance_id: int
+    # The secret ``resume`` needs, given in the join answer only.
+    resume_token: str = field(default_factory=lambda: secrets.token_urlsafe(32), repr=False)
+    # ``reconnecting`` while its socket is gone and the hub waits for ``resume``.
+    connection_state: str = "connected"
     audio_muted: bool = True
     video_muted: bool = True
     hand_raised: bool = False
@@ -117,6 +121,7 @@ class LiveParticipant:
             "audio_muted": self.audio_muted,
             "video_muted": self.video_muted,
             "hand_raised": self.hand_raised,
+            "connection": self.connection_state,
         }
 
 
@@ -167,6 +172,15 @@ class LiveMeeting:
             "participant": participant.view(),
             "participants": [p.view() for p in others],
             "tracks": [self.track_view(t) for p in others for t in p.tracks.values()],
+        }
+
+    def resumed_view(self, participant: LiveParticipant) -> dict[str, Any]:
+        """The ``resume`` answer: the join answer's fields, and the
+        participant's own tracks and subscriptions as they stand."""
+        return {
+            **self.welcome(participant),
+            "published": [self.track_view(t) for t in participant.tracks.values()],
+            "subscriptions": [r.view() for r in participant.subscriptions.values()],
         }
 
     def broadcast(self, event: dict[str, Any], *, skip: LiveParticipant | None = None) -> None:
@@ -255,6 +269,23 @@ class LiveMeeting:
             }
         )
         return participant.link
+
+    def detach(self, participant: LiveParticipant) -> None:
+        """The participant's socket is gone: it stays, tracks and
+        subscriptions too, and everyone sees it ``reconnecting``."""
+        # TODO(#5): events sent meanwhile are lost, not replayed on resume
+        participant.connection_state = "reconnecting"
+        self.updated(participant)
+
+    def reattach(self, participant: LiveParticipant, connection: Connection) -> None:
+        """A detached participant is back on ``connection`` (the caller
+        tells everyone, after its answer)."""
+        old = participant.connection
+        if old.participant is participant:
+            old.participant = None
+        participant.connection = connection
+        connection.participant = participant
+        participant.connection_state = "connected"
 
     def find(self, participant_id: str, *, admitted: bool = True) -> LiveParticipant:
         """An admitted (or, with ``admitted=False``, waiting) participant, else NotFoundError."""

@@ -64,6 +64,9 @@ _SCHEMAS: Final[dict[str, dict[str, Any]]] = {
     "hello": _fields({"token": _text(512), "device_id": _text(128)}, "token", "device_id"),
     "ping": _fields({}),
     "join": _fields({"meeting": _text(2000), "password": _text(64)}, "meeting"),
+    "resume": _fields(
+        {"participant_id": _ID, "resume_token": _text(128)}, "participant_id", "resume_token"
+    ),
     "leave": _fields({}),
     "transport": _fields({"parameters": _PARAMETERS}, "parameters"),
     "restart-ice": _fields({"parameters": _PARAMETERS}, "parameters"),

@@ -210,6 +210,7 @@ async def _join(hub: SignalingHub, connection: Connection, request: Request) -> 
     replaced = [p for p in live.participants.values() if p.account_id == principal.account_id]
     links = []
     for old in replaced:
+        hub.forget_detached(old)
         old.connection.send({"type": "removed", "reason": "joined_elsewhere"})
         links.append(live.remove(old, reason="joined_elsewhere"))
     participant = live.add(
@@ -220,12 +221,33 @@ async def _join(hub: SignalingHub, connection: Connection, request: Request) -> 
         state=state,
         attendance_id=attendance_id,
     )
-    connection.reply(request.id, live.welcome(participant))
+    connection.reply(
+        request.id,
+        {
+            **live.welcome(participant),
+            "resume_token": participant.resume_token,
+            "resume_grace_s": context.settings.signaling_resume_grace_s,
+        },
+    )
     if participant.admitted and participant.privileged:
         live.waiting_room_changed()
     for link in links:
         if link is not None:
             await hub.close_link(link)
+    return None
+
+
+async def _resume(hub: SignalingHub, connection: Connection, request: Request) -> Answer:
+    if connection.participant is not None:
+        raise ConflictError("leave the meeting first", code="already_in_meeting")
+    participant = hub.resume(
+        connection, request.fields["participant_id"], request.fields["resume_token"]
+    )
+    live = participant.meeting
+    connection.reply(request.id, live.resumed_view(participant))
+    live.updated(participant)
+    if participant.privileged:
+        live.waiting_room_changed()
     return None
 
 
@@ -472,6 +494,7 @@ _HANDLERS: Final[dict[str, _Spec]] = {
     "hello": _Spec(handler=_hello, where="anywhere"),
     "ping": _Spec(handler=_ping, where="anywhere"),
     "join": _Spec(handler=_join, where="anywhere"),
+    "resume": _Spec(handler=_resume, where="anywhere"),
     "leave": _Spec(handler=_leave, where="in_meeting"),
     "transport": _Spec(handler=_transport),
     "restart-ice": _Spec(handler=_transport),

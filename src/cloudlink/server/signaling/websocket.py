@@ -28,8 +28,9 @@ HUB = web.AppKey("cloudlink_signaling_hub", SignalingHub)
 # Frames up to this size are read and answered ``message_too_large``;
 # aiohttp closes the socket (1009) on anything larger without reading it.
 _MAX_FRAME_BYTES: Final = 4 * MAX_MESSAGE_BYTES
-# WebSocket pings that find a vanished client.
-_HEARTBEAT_S: Final = 30.0
+# WebSocket pings that find a vanished client: aiohttp waits half a period
+# for the pong, so a dead socket is closed within 15 s, inside the resume grace.
+_HEARTBEAT_S: Final = 10.0
 
 
 def add_signaling(app: web.Application) -> None:
