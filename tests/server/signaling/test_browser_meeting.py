@@ -12,7 +12,10 @@ Each side checks what it decoded: the host the browser's Opus and VP8,
 the browser (getStats, the tile's stats line, and the picture of the
 host's tile drawn to a canvas) the host's speech and pattern. A second
 test signs in with a wrong password and reads the server's refusal on the
-page. Without Chromium or Playwright they fail.
+page, then signs in on a browser without camera or microphone, gives the
+meeting's password (after a wrong one, refused on the page too), and
+joins to receive only and hears the host. Without Chromium or Playwright they
+fail.
 
 The page is the product's, unchanged: a script Playwright adds before it
 loads (TEST_HOOKS) records its peer connections and signaling messages and
@@ -140,6 +143,7 @@ READ_LUMA_JS = """(trackId) => {
 }"""
 FAST_PASSWORDS = PasswordPolicy(time_cost=1, memory_cost_kib=1024, parallelism=1)
 PASSWORD = "correct horse battery"
+MEETING_PASSWORD = "open sesame"
 RATE_HZ = 48000
 WIDTH_PX, HEIGHT_PX, FPS = 320, 240, 15.0
 # What each side must have decoded before the checks (the fake camera
@@ -162,8 +166,10 @@ def _chromium() -> str:
 
 
 @contextlib.asynccontextmanager
-async def _world(tmp_path: Path) -> AsyncIterator[tuple[EmbeddedServer, Browser]]:
-    """The server with Acme (host, Ada) and a Chromium to open its pages."""
+async def _world(
+    tmp_path: Path, *, flags: list[str] = CHROMIUM_ARGS
+) -> AsyncIterator[tuple[EmbeddedServer, Browser]]:
+    """The server with Acme (host, Ada) and a Chromium with ``flags`` to open its pages."""
     chromium = _chromium()
     server = EmbeddedServer(database_path=tmp_path / "server.db", password_policy=FAST_PASSWORDS)
     await server.start()
@@ -172,7 +178,7 @@ async def _world(tmp_path: Path) -> AsyncIterator[tuple[EmbeddedServer, Browser]
             "Acme", admin="host", members=[("ada", "Ada Lovelace")], password=PASSWORD
         )
         async with async_playwright() as playwright:
-            browser = await playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+            browser = await playwright.chromium.launch(executable_path=chromium, args=flags)
             try:
                 yield server, browser
             finally:
@@ -397,31 +403,78 @@ async def _read_pattern(page: Page, track_id: str) -> list[int | None]:
     return numbers
 
 
-async def test_a_wrong_password_shows_the_servers_refusal(tmp_path: Path) -> None:
-    async with _world(tmp_path) as (server, browser):
+async def test_wrong_passwords_are_refused_on_the_page_and_a_camera_less_browser_listens(
+    tmp_path: Path,
+) -> None:
+    # A fake camera and microphone that are not there (no devices of the
+    # fake kind): getUserMedia finds nothing and the page receives only.
+    fake = "--use-fake-device-for-media-stream"
+    flags = [f"{fake}=device-count=0" if flag == fake else flag for flag in CHROMIUM_ARGS]
+    async with _world(tmp_path, flags=flags) as (server, browser):
         host = await Client.login(
             server.url, organisation="Acme", account="host", password=PASSWORD, device_id="h"
         )
         try:
-            info = await host.create_meeting("Wrong password")
+            await _refused_then_listening(server, host, browser)
         finally:
             await host.close()
-        # What the server says to this sign-in, asked directly.
-        async with aiohttp.ClientSession() as http:
-            body = {"organisation": "Acme", "account_name": "ada", "password": "wrong"}
-            body["device_id"] = "probe"
-            async with http.post(f"{server.url}/api/auth/login", json=body) as response:
-                assert response.status == 401
-                refusal = (await response.json())["error"]["message"]
-        errors: list[str] = []
-        page = await _open_join_page(browser, info.join_link, errors)
-        await _sign_in(page, account="ada", password="wrong")
-        error = page.locator("#error")
-        await error.wait_for(state="visible", timeout=WAIT_MS)
-        assert await error.text_content() == refusal
-        # The form is back, its password field emptied; nothing was joined.
-        assert await page.locator("#sign-in").is_visible()
-        assert await page.input_value("input[name=password]") == ""
-        assert await page.locator("#call").is_hidden()
-        assert await page.evaluate("window.testHooks.messages.length") == 0
-        assert errors == []
+
+
+async def _refused_then_listening(server: EmbeddedServer, host: Client, browser: Browser) -> None:
+    info = await host.create_meeting("No camera", password=MEETING_PASSWORD)
+    meeting = await host.join(info.code, password=MEETING_PASSWORD, sample_rate_hz=RATE_HZ)
+    speech = await meeting.publish_audio(speech_source("alice", sample_rate_hz=RATE_HZ))
+    # Step 1: what the server says to a wrong password, asked directly.
+    async with aiohttp.ClientSession() as http:
+        body = {"organisation": "Acme", "account_name": "ada", "password": "wrong"}
+        body["device_id"] = "probe"
+        async with http.post(f"{server.url}/api/auth/login", json=body) as response:
+            assert response.status == 401
+            refusal = (await response.json())["error"]["message"]
+
+    # Step 2: the page shows it and gives the form back, its password emptied.
+    errors: list[str] = []
+    page = await _open_join_page(browser, info.join_link, errors)
+    await _sign_in(page, account="ada", password="wrong")
+    error = page.locator("#error")
+    await error.wait_for(state="visible", timeout=WAIT_MS)
+    assert await error.text_content() == refusal
+    assert await page.locator("#sign-in").is_visible()
+    assert await page.input_value("input[name=password]") == ""
+    assert await page.locator("#call").is_hidden()
+    assert await page.evaluate("window.testHooks.messages.length") == 0
+
+    # Step 3: the right password; the meeting asks for its own, and refuses
+    # a wrong one with the server's words.
+    await _sign_in(page, account="ada", password=PASSWORD)
+    await page.locator("#meeting-password").wait_for(state="visible", timeout=WAIT_MS)
+    assert await error.is_hidden()
+    await page.fill("#meeting-password input[name=password]", "guess")
+    await page.click("#meeting-password button[type=submit]")
+    await error.wait_for(state="visible", timeout=WAIT_MS)
+    assert (await error.text_content() or "").endswith("(wrong_meeting_password)")
+
+    # Step 4: the meeting's password; no camera or microphone here, so the
+    # page joins to receive only, and hears the host.
+    await page.fill("#meeting-password input[name=password]", MEETING_PASSWORD)
+    await page.click("#meeting-password button[type=submit]")
+    await page.locator("#call").wait_for(state="visible", timeout=WAIT_MS)
+    assert await page.locator("#meeting-password").is_hidden()
+    status = await page.text_content("#status") or ""
+    assert status.startswith("No microphone or camera (NotFoundError)"), status
+    assert await page.locator("#mute-audio").is_disabled()
+
+    async def heard() -> bool:
+        answers = await page.evaluate(ANSWERS_JS)
+        if not answers:
+            return False
+        stats = await page.evaluate(RTP_STATS_JS, answers)
+        return bool(stats["inbound"].get(speech.track_id, {}).get("packetsReceived", 0) > 50)
+
+    await _until(heard)
+    (answer,) = await page.evaluate(ANSWERS_JS)
+    assert answer["tracks"] == {}
+    assert [s["track_id"] for s in answer["subscriptions"].values()] == [speech.track_id]
+    assert await error.is_hidden()
+    assert errors == []
+    await meeting.leave()

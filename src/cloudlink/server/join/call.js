@@ -8,6 +8,9 @@
 // name, its video, an <audio> element playing its sound, and a stats line.
 
 const STATS_PERIOD_MS = 1000;
+// Gathering host candidates takes milliseconds; a browser with no network
+// it may use (Chromium on a machine with loopback only) never finishes.
+const GATHER_LIMIT_MS = 5000;
 
 function element(tag, attributes = {}, text = null) {
   const node = document.createElement(tag);
@@ -16,15 +19,20 @@ function element(tag, attributes = {}, text = null) {
   return node;
 }
 
-/** Waits until the connection has gathered every candidate (the SFU takes no trickle ICE). */
+/** Waits until the connection has gathered every candidate (the SFU takes
+ * no trickle ICE), or GATHER_LIMIT_MS; true when gathering completed. */
 function gathered(pc) {
   return new Promise((resolve) => {
-    if (pc.iceGatheringState === "complete") return resolve();
-    const check = () => {
-      if (pc.iceGatheringState !== "complete") return;
+    if (pc.iceGatheringState === "complete") return resolve(true);
+    const done = (complete) => {
+      clearTimeout(timer);
       pc.removeEventListener("icegatheringstatechange", check);
-      resolve();
+      resolve(complete);
     };
+    const check = () => {
+      if (pc.iceGatheringState === "complete") done(true);
+    };
+    const timer = setTimeout(() => done(false), GATHER_LIMIT_MS);
     pc.addEventListener("icegatheringstatechange", check);
   });
 }
@@ -48,6 +56,11 @@ export class Call {
     this.local = local;
     this.pc = new RTCPeerConnection({ bundlePolicy: "max-bundle" });
     this.pc.addEventListener("track", (event) => this.showTrack(event));
+    this.pc.addEventListener("connectionstatechange", () => {
+      if (this.pc.connectionState === "failed") {
+        this.onError(new Error("the media connection to the server failed (ICE or DTLS)"));
+      }
+    });
     for (const track of local ? local.getTracks() : []) {
       this.pc.addTransceiver(track, { direction: "sendonly", streams: [local] });
     }
@@ -170,7 +183,13 @@ export class Call {
     const pc = this.pc;
     if (pc.signalingState === "closed") return;
     await pc.setLocalDescription(await pc.createOffer());
-    await gathered(pc);
+    const complete = await gathered(pc);
+    if (!complete && !pc.localDescription.sdp.includes("\r\na=candidate:")) {
+      throw new Error(
+        "this browser found no network address for the media; on a machine with " +
+          "loopback only, start Chromium with --allow-loopback-in-peer-connection",
+      );
+    }
     const receive = {};
     for (const [trackId, { transceiver }] of this.receiving) {
       if (transceiver.mid !== null) receive[transceiver.mid] = trackId;
