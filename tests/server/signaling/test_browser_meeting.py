@@ -340,6 +340,8 @@ async def _meet(host: Client, browser: Browser) -> None:
             .filter((s) => s.track).map((s) => [s.track.kind, s.track.enabled])"""
     )
     assert sorted(sending) == [["audio", False], ["video", True]]
+    # One remote tile, the host's: Ada's own updates made none of her.
+    assert await page.locator("figure[data-participant]").count() == 1
 
     # Step 5: the host stops its camera; the page stops that transceiver
     # and offers again (a rejected section); media goes on.

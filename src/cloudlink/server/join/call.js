@@ -38,8 +38,9 @@ function gathered(pc) {
 }
 
 export class Call {
-  constructor({ signaling, tiles, onError }) {
+  constructor({ signaling, tiles, selfId, onError }) {
     this.signaling = signaling;
+    this.selfId = selfId; // this page's participant id (its own tile is not a remote one)
     this.tiles = tiles;
     this.onError = onError;
     this.pc = null;
@@ -117,6 +118,7 @@ export class Call {
   // --- participants and their tiles ---
 
   addParticipant(participant) {
+    if (participant.participant_id === this.selfId) return null;
     const known = this.participants.get(participant.participant_id);
     const name = participant.display_name;
     if (known) {

@@ -115,7 +115,12 @@ async function submitMeetingPassword(event) {
 
 async function enter(joined) {
   $("topic").textContent = joined.meeting.topic;
-  session.call = new Call({ signaling: session.signaling, tiles: $("tiles"), onError: showError });
+  session.call = new Call({
+    signaling: session.signaling,
+    tiles: $("tiles"),
+    selfId: joined.participant.participant_id,
+    onError: showError,
+  });
   showStatus("Asking for the microphone and camera…");
   let local = null;
   try {
