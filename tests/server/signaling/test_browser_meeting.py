@@ -13,8 +13,9 @@ the browser (getStats, the tile's stats line, and the picture of the
 host's tile drawn to a canvas) the host's speech and pattern. A second
 test signs in with a wrong password and reads the server's refusal on the
 page, then signs in on a browser without camera or microphone, gives the
-meeting's password (after a wrong one, refused on the page too), and
-joins to receive only and hears the host. Without Chromium or Playwright they
+meeting's password (after a wrong one, refused on the page too), waits
+until the host admits it from the waiting room, and joins to receive only
+and hears the host. Without Chromium or Playwright they
 fail.
 
 The page is the product's, unchanged: a script Playwright adds before it
@@ -424,6 +425,7 @@ async def test_wrong_passwords_are_refused_on_the_page_and_a_camera_less_browser
 
 async def _refused_then_listening(server: EmbeddedServer, host: Client, browser: Browser) -> None:
     info = await host.create_meeting("No camera", password=MEETING_PASSWORD)
+    await host.rest.request("PATCH", f"/api/meetings/{info.code}", json={"waiting_room": True})
     meeting = await host.join(info.code, password=MEETING_PASSWORD, sample_rate_hz=RATE_HZ)
     speech = await meeting.publish_audio(speech_source("alice", sample_rate_hz=RATE_HZ))
     # Step 1: what the server says to a wrong password, asked directly.
@@ -456,10 +458,17 @@ async def _refused_then_listening(server: EmbeddedServer, host: Client, browser:
     await error.wait_for(state="visible", timeout=WAIT_MS)
     assert (await error.text_content() or "").endswith("(wrong_meeting_password)")
 
-    # Step 4: the meeting's password; no camera or microphone here, so the
-    # page joins to receive only, and hears the host.
+    # Step 4: the meeting's password: Ada waits until the host admits her.
     await page.fill("#meeting-password input[name=password]", MEETING_PASSWORD)
     await page.click("#meeting-password button[type=submit]")
+    event = await meeting.wait_for("waiting-room", lambda e: bool(e.waiting), timeout_s=WAIT_S)
+    waiting = page.locator("#status").filter(has_text="Waiting for the host to let you in")
+    await waiting.wait_for(timeout=WAIT_MS)
+    assert await page.locator("#call").is_hidden()
+    await meeting.admit(event.waiting[0].participant_id)
+
+    # Step 5: no camera or microphone here, so the page joins to receive
+    # only, and hears the host.
     await page.locator("#call").wait_for(state="visible", timeout=WAIT_MS)
     assert await page.locator("#meeting-password").is_hidden()
     status = await page.text_content("#status") or ""

@@ -6,6 +6,9 @@
 // server by its MID in `receive`. A new offer follows each track-published
 // and track-unpublished event. Each remote participant gets a tile: its
 // name, its video, an <audio> element playing its sound, and a stats line.
+//
+// TODO(#5): no reconnect: a dropped socket or a network change ends the call (the SFU takes no
+// ICE restart by offer), and the person reloads the page to join again.
 
 const STATS_PERIOD_MS = 1000;
 // Gathering host candidates takes milliseconds; a browser with no network

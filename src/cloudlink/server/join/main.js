@@ -2,6 +2,10 @@
 //
 // Only the device id is kept (localStorage, so this browser counts as one
 // device); the session token lives in memory and the passwords nowhere.
+//
+// TODO(#5): the full web client is a later issue: no screen share, chat, raised hands, host
+// controls (admit, mute others, remove, lock), device choice or speaker layout here.
+// TODO(#5): the token is kept nowhere, so a reload signs in again and opens a new session.
 
 import { Call } from "./call.js";
 import { Signaling } from "./signaling.js";
