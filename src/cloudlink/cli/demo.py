@@ -5,10 +5,12 @@ temporary folder, an organisation is made with a host and members, and N
 synthetic participants sign in as those members through the Python client
 SDK, join one meeting through the server's signaling and SFU over real
 WebRTC transports on loopback (each behind a simulated lossy, jittery
-link), and send speech and the stamped video test pattern. A live table
-shows what each participant receives from each other one; with
-``--duration S`` the meeting ends by itself, and ``--json`` prints the
-figures as one JSON object instead of the table.
+link), and send speech and the stamped video test pattern. It prints the
+join link and a guest account a person signs in with to join from a
+browser on this machine (docs/web-join.md). A live table shows what each
+participant receives from each other one; with ``--duration S`` the
+meeting ends by itself, and ``--json`` prints the figures as one JSON
+object instead of the table.
 """
 
 from __future__ import annotations
