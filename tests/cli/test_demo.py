@@ -15,8 +15,9 @@ def test_a_short_meeting_hears_and_shows_everyone(capsys: pytest.CaptureFixture[
     assert main(argv) == 0
     captured = capsys.readouterr()
     figures = json.loads(captured.out)
-    # Where a person can find the meeting is said before it starts.
-    assert f"/j/{figures['meeting']}" in captured.err
+    # Where and as whom a person can join it is said before it starts.
+    assert f"open {figures['joinLink']} in a browser" in captured.err
+    assert "organisation 'CloudLink Demo', account guest," in captured.err
     assert figures["joinLink"].endswith(f"/j/{figures['meeting']}")
     summary = figures["summary"]
     assert summary["streamsExpected"] == 6

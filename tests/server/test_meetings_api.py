@@ -252,7 +252,7 @@ async def test_administrators_list_every_meeting_of_their_organisation(api: Api)
     assert (await api.call("GET", "/api/organisation/meetings", bob))[0] == 403
 
 
-async def test_a_join_link_opened_in_a_browser_names_the_meeting(api: Api) -> None:
+async def test_a_join_link_opened_in_a_browser_is_the_join_page_of_the_meeting(api: Api) -> None:
     admin = await api.create_org("acme")
     _, meeting = await api.call(
         "POST", "/api/meetings", admin, json={"topic": "Link", "kind": "instant"}
@@ -261,5 +261,7 @@ async def test_a_join_link_opened_in_a_browser_names_the_meeting(api: Api) -> No
     response = await api.client.get(path)
     assert response.status == 200
     code = meeting["code"]
-    assert f"{code[:3]} {code[3:6]} {code[6:]}" in await response.text()
+    page = await response.text()
+    assert f"{code[:3]} {code[3:6]} {code[6:]}" in page
+    assert "/join/main.js" in page
     assert (await api.client.get("/j/12345")).status == 404

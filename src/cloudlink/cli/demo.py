@@ -5,10 +5,12 @@ temporary folder, an organisation is made with a host and members, and N
 synthetic participants sign in as those members through the Python client
 SDK, join one meeting through the server's signaling and SFU over real
 WebRTC transports on loopback (each behind a simulated lossy, jittery
-link), and send speech and the stamped video test pattern. A live table
-shows what each participant receives from each other one; with
-``--duration S`` the meeting ends by itself, and ``--json`` prints the
-figures as one JSON object instead of the table.
+link), and send speech and the stamped video test pattern. It prints the
+join link and a guest account a person signs in with to join from a
+browser on this machine (docs/web-join.md). A live table shows what each
+participant receives from each other one; with ``--duration S`` the
+meeting ends by itself, and ``--json`` prints the figures as one JSON
+object instead of the table.
 """
 
 from __future__ import annotations
@@ -63,6 +65,9 @@ _MEMBERS: Final = (
     ("donald", "Donald Knuth"),
 )
 _MAX_PARTICIPANTS: Final = 1 + len(_MEMBERS)
+# A member no synthetic participant signs in as, for a person joining from
+# a browser (one account is in a meeting once: a second join replaces the first).
+_BROWSER_MEMBER: Final = ("guest", "Guest")
 _MAX_DURATION_S: Final = 3600.0
 # The audio rate of the meeting (Opus fullband) and the video the pattern sends.
 _SAMPLE_RATE_HZ: Final = 48000
@@ -220,7 +225,10 @@ async def _demo(args: argparse.Namespace, conditions: NetworkConditions, video: 
         password = secrets.token_urlsafe(12)
         members = _MEMBERS[: args.participants - 1]
         server.add_organisation(
-            _ORGANISATION, admin=_HOST_ACCOUNT, members=members, password=password
+            _ORGANISATION,
+            admin=_HOST_ACCOUNT,
+            members=[*members, _BROWSER_MEMBER],
+            password=password,
         )
         people = [(_HOST_ACCOUNT, "Host"), *members]
         clients: list[Client] = []
@@ -243,8 +251,11 @@ async def _demo(args: argparse.Namespace, conditions: NetworkConditions, video: 
             banner = [
                 f"server      {url}",
                 f"meeting     {info.code}   join link {info.join_link}",
-                f"sign in     organisation {_ORGANISATION!r}, accounts "
-                f"{', '.join(a for a, _ in people)}, password {password}",
+                f"join it     open {info.join_link} in a browser on this machine (Chromium",
+                "            needs no flag) and sign in: organisation "
+                f"{_ORGANISATION!r}, account {_BROWSER_MEMBER[0]},",
+                f"            password {password} (docs/web-join.md)",
+                f"synthetic   {', '.join(a for a, _ in people)} (same organisation and password)",
                 f"console     {url}/console/ (as {_HOST_ACCOUNT})",
             ]
             print("\n".join(banner), file=out)

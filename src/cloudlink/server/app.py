@@ -2,8 +2,8 @@
 
 ``create_app`` migrates the database (Alembic, on every start), wires the
 services into a ServerContext and registers every endpoint of the API
-modules and the signaling WebSocket; a background task enforces the
-retention periods.
+modules, the signaling WebSocket, the admin console and the browser join
+page; a background task enforces the retention periods.
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ import asyncio
 import contextlib
 import importlib
 import logging
-import re
 from collections.abc import AsyncIterator
 from typing import Any, Final
 
@@ -25,6 +24,7 @@ from cloudlink.server.console_routes import add_console_routes
 from cloudlink.server.context import CONTEXT, ServerContext, ServerSettings
 from cloudlink.server.endpoint import Endpoint, json_body_limit_bytes, make_handler
 from cloudlink.server.error_responses import error_middleware
+from cloudlink.server.join_routes import add_join_routes
 from cloudlink.server.openapi import build_document
 from cloudlink.server.signaling import add_signaling
 from cloudlink.store.database import Database
@@ -32,8 +32,6 @@ from cloudlink.store.database import Database
 __all__ = ["API_MODULES", "all_endpoints", "create_app"]
 
 _log = logging.getLogger(__name__)
-
-_MEETING_CODE: Final = re.compile(r"^[0-9]{9}$")
 
 # Modules under cloudlink.server that each define ENDPOINTS.
 API_MODULES: Final = (
@@ -95,8 +93,8 @@ def create_app(
 
     app.router.add_get("/api/openapi.json", openapi)
     app.router.add_get("/api/health", health)
-    app.router.add_get("/j/{meeting_code}", _join_page)
     add_console_routes(app)
+    add_join_routes(app)
     add_signaling(app)
     if settings.purge_interval_s > 0:
         app.cleanup_ctx.append(_purge_task(context))
@@ -106,21 +104,6 @@ def create_app(
 
     app.on_cleanup.append(close_passwords)
     return app
-
-
-async def _join_page(request: web.Request) -> web.Response:
-    """Where a pasted join link lands in a browser: the meeting id, for a client to open."""
-    code = request.match_info["meeting_code"]
-    if not _MEETING_CODE.match(code):
-        raise web.HTTPNotFound()
-    spaced = f"{code[:3]} {code[3:6]} {code[6:]}"
-    # TODO(#4): the web client is not written; this page only names the meeting to open
-    page = (
-        "<!doctype html><meta charset=utf-8><title>CloudLink meeting</title>"
-        f"<h1>CloudLink meeting {spaced}</h1>"
-        "<p>Open this link or meeting id in the CloudLink client to join.</p>"
-    )
-    return web.Response(text=page, content_type="text/html")
 
 
 def _purge_task(context: ServerContext) -> Any:

@@ -15,7 +15,13 @@ from typing import Final
 
 from aiohttp import web
 
-__all__ = ["CONSOLE_DIR", "CONSOLE_PREFIX", "add_console_routes"]
+__all__ = [
+    "CONSOLE_DIR",
+    "CONSOLE_PREFIX",
+    "add_console_routes",
+    "servable_files",
+    "static_response",
+]
 
 CONSOLE_DIR: Final = Path(__file__).parent / "console"
 CONSOLE_PREFIX: Final = "/console/"
@@ -37,7 +43,7 @@ _CONTENT_TYPES: Final = {
 }
 
 
-def _console_files(folder: Path) -> dict[str, Path]:
+def servable_files(folder: Path) -> dict[str, Path]:
     """The servable files of ``folder`` by name (no subfolders, no hidden files)."""
     if not folder.is_dir():
         return {}
@@ -48,27 +54,32 @@ def _console_files(folder: Path) -> dict[str, Path]:
     }
 
 
+def static_response(content: Path | str, *, suffix: str | None = None) -> web.StreamResponse:
+    """A file (or text of type ``suffix``) with the console's security headers."""
+    kind = _CONTENT_TYPES[suffix if suffix is not None else Path(content).suffix]
+    headers = {**_HEADERS, "Content-Type": f"{kind}; charset=utf-8"}
+    if isinstance(content, Path):
+        return web.FileResponse(content, headers=headers)
+    return web.Response(text=content, headers=headers)
+
+
 def add_console_routes(app: web.Application, *, folder: Path = CONSOLE_DIR) -> None:
     """Serves the console in ``folder`` at /console/ (index.html for the bare prefix)."""
-    files = _console_files(folder)
-
-    def respond(path: Path) -> web.FileResponse:
-        headers = {**_HEADERS, "Content-Type": f"{_CONTENT_TYPES[path.suffix]}; charset=utf-8"}
-        return web.FileResponse(path, headers=headers)
+    files = servable_files(folder)
 
     async def redirect(_request: web.Request) -> web.Response:
         raise web.HTTPPermanentRedirect(CONSOLE_PREFIX)
 
-    async def index(_request: web.Request) -> web.FileResponse:
+    async def index(_request: web.Request) -> web.StreamResponse:
         if "index.html" not in files:
             raise web.HTTPNotFound()
-        return respond(files["index.html"])
+        return static_response(files["index.html"])
 
-    async def asset(request: web.Request) -> web.FileResponse:
+    async def asset(request: web.Request) -> web.StreamResponse:
         path = files.get(request.match_info["name"])
         if path is None:
             raise web.HTTPNotFound()
-        return respond(path)
+        return static_response(path)
 
     app.router.add_get(CONSOLE_PREFIX.rstrip("/"), redirect)
     app.router.add_get(CONSOLE_PREFIX, index)
