@@ -22,10 +22,12 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator, Callable, Iterable
+from concurrent.futures import Executor
 from typing import Final
 
 from cloudlink import _native
 from cloudlink.errors import ConfigError
+from cloudlink.media.codec_executor import codec_executor
 from cloudlink.media.frame import FRAME_MS, AudioFrame
 from cloudlink.media.receive_pipeline import ReceivePipeline
 from cloudlink.media.rtp_payload import OPUS_CLOCK_HZ, VIDEO_CLOCK_HZ, RtpPayload
@@ -180,7 +182,8 @@ class AudioReceiveStream:
 class VideoSendStream:
     """One outgoing VP8 stream of ``session``; REMB moves the encoder's
     bitrate within ``min_bitrate_bps``..``max_bitrate_bps``; ``ssrc`` and
-    ``mid`` as SDP signaled them."""
+    ``mid`` as SDP signaled them. Frames are encoded on ``executor`` (the
+    process's codec pool by default), off the event loop."""
 
     def __init__(
         self,
@@ -191,6 +194,7 @@ class VideoSendStream:
         max_bitrate_bps: int = 2_500_000,
         ssrc: int | None = None,
         mid: str | None = None,
+        executor: Executor | None = None,
     ) -> None:
         if not 0 < min_bitrate_bps <= max_bitrate_bps:
             raise ConfigError(
@@ -201,6 +205,7 @@ class VideoSendStream:
         self.pipeline = pipeline
         self.min_bitrate_bps = min_bitrate_bps
         self.max_bitrate_bps = max_bitrate_bps
+        self._executor = executor or codec_executor()
         self.sender = session.add_sender(
             kind="video", clock_rate_hz=VIDEO_CLOCK_HZ, ssrc=ssrc, mid=mid
         )
@@ -212,7 +217,7 @@ class VideoSendStream:
         """Codes one frame and sends its packets."""
         # TODO(#5): no pacer: a keyframe's packets leave in one burst, which a shallow router
         # queue drops and the delay-based estimator reads as congestion.
-        for payload in self.pipeline.process(frame):
+        for payload in await self.pipeline.process_async(frame, executor=self._executor):
             await self.sender.send(payload)
 
     async def run(self, frames: Iterable[VideoFrame]) -> None:
