@@ -277,6 +277,7 @@ class VideoReceiveStream:
             on_payload=self._on_payload,
             ssrc=ssrc,
         )
+        self._rtt_ms: float | None = None  # the RTT last given to the assembler
 
     def _on_payload(self, payload: RtpPayload, arrival_ms: float) -> None:
         self.pipeline.insert(payload, arrival_time_ms=arrival_ms)
@@ -291,7 +292,8 @@ class VideoReceiveStream:
     ) -> Coroutine[None, None, None] | None:
         # One poll: pictures to the sink; the feedback to send, if any.
         rtt_ms = self.session.round_trip_time_ms
-        if rtt_ms is not None:
+        if rtt_ms is not None and rtt_ms != self._rtt_ms:
+            self._rtt_ms = rtt_ms
             self.pipeline.set_rtt_ms(min(max(rtt_ms, _MIN_NACK_SPACING_MS), _MAX_NACK_SPACING_MS))
         for frame in self.pipeline.poll(now_ms):
             sink(frame)

@@ -15,7 +15,6 @@ time elapsed since it joined.
 from __future__ import annotations
 
 import asyncio
-import inspect
 import logging
 from collections.abc import Awaitable, Callable
 
@@ -26,7 +25,8 @@ __all__ = ["SharedTicks", "TickStep"]
 logger = logging.getLogger(__name__)
 
 # What a member does on each tick, given the tick's deadline (ms, on the
-# clock of the SharedTicks): a function, or a coroutine function.
+# clock of the SharedTicks): it returns None, or an awaitable to wait for
+# before the next member is stepped.
 TickStep = Callable[[float], Awaitable[None] | None]
 
 
@@ -82,7 +82,7 @@ class SharedTicks:
                     continue
                 try:
                     result = step(deadline_ms)
-                    if inspect.isawaitable(result):
+                    if result is not None:
                         await result
                 except asyncio.CancelledError:
                     raise
