@@ -173,7 +173,8 @@ class VideoSendPipeline:
         # On the event loop, once the encoding thread has let go of the encoder.
         if not in_flight.cancelled():
             in_flight.exception()  # read here, so a cancelled caller's error is not reported
-        self._in_flight = None
+        if self._in_flight is in_flight:
+            self._in_flight = None
         pending, self._pending_bitrate_bps = self._pending_bitrate_bps, None
         if pending is not None:
             self.encoder.bitrate_bps = pending
