@@ -1,14 +1,16 @@
 """The video send pipeline: RTP numbering and 90 kHz timestamps, keyframes
-on request, bitrate changes without keyframes, answers to NACKs."""
+on request, bitrate changes without keyframes, answers to NACKs; the
+encode on a thread pool, one frame at a time."""
 
 from __future__ import annotations
 
 import asyncio
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
 from cloudlink import _native
-from cloudlink.errors import ConfigError
+from cloudlink.errors import CodecError, ConfigError
 from cloudlink.media.rtp_payload import RtpPayload
 from cloudlink.media.video_frame import VideoFrame
 from cloudlink.media.video_send_pipeline import VideoSendPipeline
@@ -137,3 +139,83 @@ def test_bad_options_are_rejected_naming_them(options: dict[str, int], named: st
     kwargs = {"width_px": WIDTH_PX, "height_px": HEIGHT_PX, **options}
     with pytest.raises((ConfigError, ValueError), match=named):
         VideoSendPipeline(**kwargs)
+
+
+def _pair() -> tuple[VideoSendPipeline, VideoSendPipeline]:
+    def make() -> VideoSendPipeline:
+        return VideoSendPipeline(
+            width_px=WIDTH_PX, height_px=HEIGHT_PX, initial_sequence_number=7, initial_timestamp=9
+        )
+
+    return make(), make()
+
+
+def test_an_encode_on_a_thread_gives_what_the_inline_one_gives() -> None:
+    frames = _frames(4)
+    inline, threaded = _pair()
+    expected = [inline.process(frame) for frame in frames]
+
+    async def run() -> list[list[RtpPayload]]:
+        with ThreadPoolExecutor(max_workers=2) as executor:
+            return [await threaded.process_async(f, executor=executor) for f in frames]
+
+    assert asyncio.run(run()) == expected
+    assert threaded.frames_sent == 4
+    assert threaded.retransmit([7]) == [expected[0][0]]
+
+
+def test_concurrent_calls_encode_one_at_a_time_in_call_order() -> None:
+    frames = _frames(3)
+    inline, threaded = _pair()
+    expected = [inline.process(frame) for frame in frames]
+
+    async def run() -> list[list[RtpPayload]]:
+        with ThreadPoolExecutor(max_workers=3) as executor:
+            calls = [threaded.process_async(f, executor=executor) for f in frames]
+            return list(await asyncio.gather(*calls))
+
+    assert asyncio.run(run()) == expected
+
+
+def test_nothing_else_touches_the_encoder_while_it_encodes() -> None:
+    frames = _frames(2)
+    send = VideoSendPipeline(width_px=WIDTH_PX, height_px=HEIGHT_PX, bitrate_bps=300_000)
+    seen: dict[str, object] = {}
+
+    async def run() -> None:
+        with ThreadPoolExecutor(max_workers=1) as executor:
+            call = asyncio.ensure_future(send.process_async(frames[0], executor=executor))
+            await asyncio.sleep(0)  # the encode is in flight now
+            send.bitrate_bps = 500_000
+            seen["asked"] = send.bitrate_bps
+            seen["encoder during"] = send.encoder.bitrate_bps
+            with pytest.raises(CodecError, match="in flight"):
+                send.process(frames[1])
+            with pytest.raises(ConfigError, match="bitrate_bps"):
+                send.bitrate_bps = 5
+            await call
+            seen["encoder after"] = send.encoder.bitrate_bps
+
+    asyncio.run(run())
+    assert seen == {"asked": 500_000, "encoder during": 300_000, "encoder after": 500_000}
+    assert send.bitrate_bps == 500_000
+    assert _keyframe(send.process(frames[1])) is False
+
+
+def test_a_cancelled_encode_finishes_before_the_next_which_is_a_keyframe() -> None:
+    frames = _frames(3)
+    send = VideoSendPipeline(width_px=WIDTH_PX, height_px=HEIGHT_PX)
+
+    async def run() -> list[RtpPayload]:
+        with ThreadPoolExecutor(max_workers=2) as executor:
+            await send.process_async(frames[0], executor=executor)
+            call = asyncio.ensure_future(send.process_async(frames[1], executor=executor))
+            await asyncio.sleep(0)
+            call.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await call
+            return await send.process_async(frames[2], executor=executor)
+
+    payloads = asyncio.run(run())
+    assert _keyframe(payloads)
+    assert send.frames_sent == 2

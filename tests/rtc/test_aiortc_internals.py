@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import importlib.metadata
 import inspect
+import socket
 
 import aioice
 import aioice.ice
@@ -140,3 +141,35 @@ def test_received_datagrams_pass_through_the_connections_queue() -> None:
     assert "self._recv = self._connection.recv" in inspect.getsource(
         aiortc.rtcicetransport.RTCIceTransport.__init__
     )
+
+
+def test_every_bound_socket_gets_the_receive_buffer_asked_for() -> None:
+    # Connection._protocols holds one StunProtocol per socket it bound; its
+    # asyncio transport gives the socket.
+    assert "self._protocols += host_protocols" in inspect.getsource(
+        aioice.Connection.get_component_candidates
+    )
+    with open("/proc/sys/net/core/rmem_max") as file:
+        rmem_max_bytes = int(file.read())
+    size_bytes = 1024 * 1024
+
+    async def check() -> tuple[list[int], list[int], int]:
+        transport = Transport(loopback=True)
+        await transport.gather()
+        gatherer = transport._gatherer
+        protocols = gatherer._connection._protocols
+        assert protocols and all(isinstance(p, aioice.ice.StunProtocol) for p in protocols)
+        granted = internals.set_receive_buffer(gatherer, size_bytes=size_bytes)
+        sizes = [
+            p.transport.get_extra_info("socket").getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF)
+            for p in protocols
+        ]
+        count = len(protocols)
+        await transport.close()
+        return granted, sizes, count
+
+    granted, sizes, count = asyncio.run(check())
+    assert len(granted) == count
+    assert granted == sizes
+    # Linux doubles the request (socket(7)), within net.core.rmem_max.
+    assert all(size >= 2 * min(size_bytes, rmem_max_bytes) for size in sizes)

@@ -273,6 +273,8 @@ class LocalVideoTrack:
         for frame in self._frames():
             if start_ms is None:
                 start_ms, first_ms = session.now_ms(), frame.time_ms
+            # TODO(#5): a track behind its schedule (a stalled loop, a slow encode) sends every
+            # overdue frame back to back, up to 25 fps of 15 seen, where a camera would skip.
             wait_ms = start_ms + frame.time_ms - first_ms - session.now_ms()
             if wait_ms > 0.0:
                 await asyncio.sleep(wait_ms / 1000.0)

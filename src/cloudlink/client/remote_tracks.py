@@ -11,8 +11,7 @@ import logging
 from collections.abc import Callable
 
 from cloudlink.client.meeting_records import SubscriptionInfo, Track
-from cloudlink.media.frame import AudioFrame
-from cloudlink.media.playout_clock import PlayoutClock
+from cloudlink.media.frame import FRAME_MS, AudioFrame
 from cloudlink.media.receive_pipeline import ReceivePipeline
 from cloudlink.media.rtp_payload import OPUS_PAYLOAD_TYPE, RED_PAYLOAD_TYPE
 from cloudlink.media.video_frame import VideoFrame
@@ -27,10 +26,10 @@ logger = logging.getLogger(__name__)
 
 class RemoteAudioTrack:
     """A subscribed audio track: 10 ms frames to ``on_frame``, one per
-    tick, concealment included, from the moment it is started. While the
-    sender is ``muted`` the SFU forwards nothing: silence is rendered and
-    the jitter buffer is left alone, so it neither conceals the gap nor
-    counts it."""
+    tick (the session's, shared by all its audio tracks), concealment
+    included, from the moment it is started. While the sender is
+    ``muted`` the SFU forwards nothing: silence is rendered and the jitter
+    buffer is left alone, so it neither conceals the gap nor counts it."""
 
     def __init__(
         self,
@@ -73,13 +72,14 @@ class RemoteAudioTrack:
     async def _play(self) -> None:
         # TODO(#5): the jitter buffer conceals a stream that stops (a sender gone) at full
         # level for as long as it is pulled; only a mute the signaling announces is silenced.
-        pipeline, session = self.stream.pipeline, self._session
-        async for _ in PlayoutClock().ticks():
-            if self.muted:
-                self.frames_muted += 1
-                self._on_frame(self._silence)
-            else:
-                self._on_frame(pipeline.pull(session.now_ms()))
+        await self._session.shared_ticks(FRAME_MS).run(self._tick)
+
+    def _tick(self, _deadline_ms: float) -> None:
+        if self.muted:
+            self.frames_muted += 1
+            self._on_frame(self._silence)
+        else:
+            self._on_frame(self.stream.pipeline.pull(self._session.now_ms()))
 
     async def close(self) -> None:
         """Stops playing out and forgets the stream's SSRC."""

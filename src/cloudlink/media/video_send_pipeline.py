@@ -7,18 +7,24 @@
 Sent payloads stay in a short history so that a NACK (RFC 4585 section
 6.2.1) is answered by sending them again with their own sequence numbers;
 a PLI (RFC 4585 section 6.3.1) makes the next frame a keyframe.
+
+:meth:`VideoSendPipeline.process_async` runs the encode on a thread pool
+(libvpx releases the GIL), one frame at a time per pipeline; the rest of
+the pipeline stays on the event loop.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import secrets
 from collections import OrderedDict
 from collections.abc import AsyncIterable, AsyncIterator, Iterable
+from concurrent.futures import Executor
 from typing import Final
 
 from cloudlink import _native
-from cloudlink.errors import ConfigError
+from cloudlink.errors import CodecError, ConfigError
 from cloudlink.media.rtp_payload import VIDEO_CLOCK_HZ, VP8_PAYLOAD_TYPE, RtpPayload
 from cloudlink.media.video_frame import VideoFrame
 
@@ -29,6 +35,10 @@ logger = logging.getLogger(__name__)
 # Payloads kept for retransmission: about 2 s of 720p at 1.5 Mbit/s, well
 # beyond the assembler's 1 s frame age limit.
 _HISTORY_PACKETS: Final = 512
+# The native encoder's bitrate range (its configuration check), checked here
+# too when a change must wait for an encode in flight.
+_MIN_BITRATE_BPS: Final = 10_000
+_MAX_BITRATE_BPS: Final = 100_000_000
 
 
 class VideoSendPipeline:
@@ -85,16 +95,29 @@ class VideoSendPipeline:
         self.packets_retransmitted = 0
         self.last_keyframe = False
         self.last_temporal_layer_id = 0
+        self._bitrate_bps = int(self.encoder.bitrate_bps)
+        # The encode running on another thread, and what waits for it.
+        self._in_flight: asyncio.Future[_native.Vp8EncodedFrame] | None = None
+        self._pending_bitrate_bps: int | None = None
+        self._encode_lock = asyncio.Lock()
 
     @property
     def bitrate_bps(self) -> int:
         """The encoder's target; setting it applies to the running encoder
-        without a keyframe."""
-        return int(self.encoder.bitrate_bps)
+        without a keyframe (after the encode in flight, if one is)."""
+        return self._bitrate_bps
 
     @bitrate_bps.setter
     def bitrate_bps(self, value: int) -> None:
-        self.encoder.bitrate_bps = value
+        if self._in_flight is None:
+            self.encoder.bitrate_bps = value
+        elif _MIN_BITRATE_BPS <= value <= _MAX_BITRATE_BPS:
+            self._pending_bitrate_bps = value
+        else:
+            raise ConfigError(
+                f"bitrate_bps must be within {_MIN_BITRATE_BPS}..{_MAX_BITRATE_BPS}, got {value}"
+            )
+        self._bitrate_bps = value
 
     def request_keyframe(self) -> None:
         """What a PLI or FIR asks for: the next frame is a keyframe."""
@@ -108,24 +131,70 @@ class VideoSendPipeline:
 
     def process(self, frame: VideoFrame) -> list[RtpPayload]:
         """Encodes one frame; returns its payloads in sequence order, the
-        marker set on the last."""
-        # Step 1: a new size rebuilds the encoder.
+        marker set on the last. CodecError while :meth:`process_async` has
+        an encode in flight."""
+        if self._in_flight is not None:
+            raise CodecError("an encode of this pipeline is in flight (process_async)")
+        keyframe, timestamp = self._prepare(frame)
+        try:
+            encoded = self.encoder.encode(frame.pixels, keyframe=keyframe)
+        except Exception:
+            self._keyframe_requested |= keyframe  # still owed to the next frame
+            raise
+        return self._packetize(encoded, timestamp)
+
+    async def process_async(self, frame: VideoFrame, *, executor: Executor) -> list[RtpPayload]:
+        """:meth:`process` with the encode on ``executor``: calls run one
+        at a time, in the order made. A cancelled call still lets its
+        encode finish before the next, which is then a keyframe (the
+        encoder referenced a frame that was never sent)."""
+        async with self._encode_lock:
+            if self._in_flight is not None:
+                await asyncio.wait([self._in_flight])
+            keyframe, timestamp = self._prepare(frame)
+            encode = self.encoder.encode
+            pixels = frame.pixels
+            in_flight = asyncio.get_running_loop().run_in_executor(
+                executor, lambda: encode(pixels, keyframe=keyframe)
+            )
+            self._in_flight = in_flight
+            in_flight.add_done_callback(self._encode_ended)
+            try:
+                encoded = await asyncio.shield(in_flight)
+            except asyncio.CancelledError:
+                self._keyframe_requested = True
+                raise
+            except Exception:
+                self._keyframe_requested |= keyframe
+                raise
+            return self._packetize(encoded, timestamp)
+
+    def _encode_ended(self, in_flight: asyncio.Future[_native.Vp8EncodedFrame]) -> None:
+        # On the event loop, once the encoding thread has let go of the encoder.
+        if not in_flight.cancelled():
+            in_flight.exception()  # read here, so a cancelled caller's error is not reported
+        if self._in_flight is in_flight:
+            self._in_flight = None
+        pending, self._pending_bitrate_bps = self._pending_bitrate_bps, None
+        if pending is not None:
+            self.encoder.bitrate_bps = pending
+
+    def _prepare(self, frame: VideoFrame) -> tuple[bool, int]:
+        """Before an encode: the size, the timestamp, the keyframe request."""
         if (frame.width_px, frame.height_px) != (self.encoder.width_px, self.encoder.height_px):
             logger.info("resolution [%dx%d]", frame.width_px, frame.height_px)
             self.encoder.set_resolution(width_px=frame.width_px, height_px=frame.height_px)
         if self._first_time_ms is None:
             self._first_time_ms = frame.time_ms
-        timestamp = self.timestamp_for(frame.time_ms)
+        keyframe, self._keyframe_requested = self._keyframe_requested, False
+        return keyframe, self.timestamp_for(frame.time_ms)
 
-        # Step 2: encode, a keyframe when one was asked for.
-        encoded = self.encoder.encode(frame.pixels, keyframe=self._keyframe_requested)
-        self._keyframe_requested = False
+    def _packetize(self, encoded: _native.Vp8EncodedFrame, timestamp: int) -> list[RtpPayload]:
+        """After an encode: the payloads, numbered and kept for NACKs."""
         layer = encoded.temporal_layer_id if self.temporal_layers > 1 else None
         chunks = self.packetizer.packetize(
             encoded.data, temporal_layer_id=layer, layer_sync=encoded.layer_sync
         )
-
-        # Step 3: number the payloads and keep them for NACKs.
         payloads = []
         for index, chunk in enumerate(chunks):
             payload = RtpPayload(

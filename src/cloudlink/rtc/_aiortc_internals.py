@@ -30,6 +30,7 @@ this module relies on:
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Callable
 from typing import Final
 
@@ -49,6 +50,7 @@ __all__ = [
     "hook_dtls_media",
     "send_srtp",
     "set_ice_role",
+    "set_receive_buffer",
     "unhook_dtls_media",
 ]
 
@@ -69,6 +71,21 @@ def set_ice_role(gatherer: aiortc.RTCIceGatherer, *, controlling: bool) -> None:
     """Sets the ICE role of the transport built on ``gatherer``; the DTLS
     role follows it (controlling: DTLS server)."""
     gatherer._connection.ice_controlling = controlling
+
+
+def set_receive_buffer(gatherer: aiortc.RTCIceGatherer, *, size_bytes: int) -> list[int]:
+    """Asks for ``size_bytes`` of kernel receive buffer (SO_RCVBUF) on every
+    socket the ICE connection of ``gatherer`` has bound; returns what each
+    socket got (Linux doubles the request, capped by net.core.rmem_max)."""
+    granted = []
+    for protocol in gatherer._connection._protocols:
+        sock = protocol.transport.get_extra_info("socket")
+        if sock is None:
+            continue
+        if sock.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF) < size_bytes:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, size_bytes)
+        granted.append(int(sock.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF)))
+    return granted
 
 
 async def add_host_candidates(

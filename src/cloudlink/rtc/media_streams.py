@@ -6,13 +6,14 @@ receiver of :mod:`cloudlink.rtc.rtp_session`.
   Opus send pipeline (RED optional); each packet carries the RFC 6464
   level of its audio.
 - :class:`AudioReceiveStream`: payloads into the jitter buffer, one frame
-  per 10 ms tick out to a sink.
+  per 10 ms tick (the session's, shared by its audio streams) out to a sink.
 - :class:`VideoSendStream`: frames paced by their capture times through
   the VP8 send pipeline; NACKs answered from its history, PLI/FIR make a
   keyframe, REMB sets the encoder's bitrate.
 - :class:`VideoReceiveStream`: payloads into the frame assembler, polled
-  every few ms: pictures to a sink, NACK and PLI back to the sender, the
-  session's RTT to the assembler's retry spacing.
+  every few ms on a tick the session's video streams share: pictures to
+  a sink, NACK and PLI back to the sender, the session's RTT to the
+  assembler's retry spacing.
 
 Each stream's ``stats()`` is one webrtc-stats dictionary (W3C names).
 """
@@ -21,11 +22,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterable
+from concurrent.futures import Executor
 from typing import Final
 
 from cloudlink import _native
 from cloudlink.errors import ConfigError
+from cloudlink.media.codec_executor import codec_executor
 from cloudlink.media.frame import FRAME_MS, AudioFrame
 from cloudlink.media.receive_pipeline import ReceivePipeline
 from cloudlink.media.rtp_payload import OPUS_CLOCK_HZ, VIDEO_CLOCK_HZ, RtpPayload
@@ -45,6 +48,8 @@ _VIDEO_POLL_MS: Final = 5.0
 # NACK retries no closer than this, however short the RTT: a retransmission
 # also waits its turn on the sender's event loop.
 _MIN_NACK_SPACING_MS: Final = 20.0
+# The assembler takes RTTs up to 10 s; a loop stalled longer measures more.
+_MAX_NACK_SPACING_MS: Final = 10_000.0
 # RFC 6464 section 3 leaves the V bit to a voice activity detector; a level
 # of 127 -dBov is digital silence.
 _SILENT_LEVEL: Final = 127
@@ -103,6 +108,8 @@ class AudioSendStream:
 
     async def send_frame(self, frame: AudioFrame) -> None:
         """Codes one 10 ms frame and sends the packet it completes."""
+        # TODO(#5): the Opus encode runs on the event loop (about 10 % of the main thread with 5
+        # participants in one process); on the codec pool it would wait behind VP8 keyframes.
         self._meter.process(frame.samples)
         level = int(self._meter.audio_level)
         voice = self._vad.process(frame.samples) if self._vad else level < _SILENT_LEVEL
@@ -156,15 +163,15 @@ class AudioReceiveStream:
     async def play(self, sink: Callable[[AudioFrame], None], *, frames: int | None = None) -> None:
         """Pulls one frame per 10 ms into ``sink``, ``frames`` times or
         until cancelled."""
-        async for deadline_ms in _ticks(self.session, FRAME_MS):
-            if frames is not None:
-                if frames <= 0:
-                    break
-                frames -= 1
+        session, pull = self.session, self.pipeline.pull
+
+        def step(deadline_ms: float) -> None:
             # Arrivals are stamped when they happen, so is the pull: a busy
             # event loop that runs this tick late must not make a packet
             # seem played before it came (a negative jitterBufferDelay).
-            sink(self.pipeline.pull(max(deadline_ms, self.session.now_ms())))
+            sink(pull(max(deadline_ms, session.now_ms())))
+
+        await session.shared_ticks(FRAME_MS).run(step, ticks=frames)
 
     def stats(self) -> Stats:
         """inbound-rtp: the transport's counters over the jitter buffer's,
@@ -180,7 +187,8 @@ class AudioReceiveStream:
 class VideoSendStream:
     """One outgoing VP8 stream of ``session``; REMB moves the encoder's
     bitrate within ``min_bitrate_bps``..``max_bitrate_bps``; ``ssrc`` and
-    ``mid`` as SDP signaled them."""
+    ``mid`` as SDP signaled them. Frames are encoded on ``executor`` (the
+    process's codec pool by default), off the event loop."""
 
     def __init__(
         self,
@@ -191,6 +199,7 @@ class VideoSendStream:
         max_bitrate_bps: int = 2_500_000,
         ssrc: int | None = None,
         mid: str | None = None,
+        executor: Executor | None = None,
     ) -> None:
         if not 0 < min_bitrate_bps <= max_bitrate_bps:
             raise ConfigError(
@@ -201,6 +210,7 @@ class VideoSendStream:
         self.pipeline = pipeline
         self.min_bitrate_bps = min_bitrate_bps
         self.max_bitrate_bps = max_bitrate_bps
+        self._executor = executor or codec_executor()
         self.sender = session.add_sender(
             kind="video", clock_rate_hz=VIDEO_CLOCK_HZ, ssrc=ssrc, mid=mid
         )
@@ -212,7 +222,7 @@ class VideoSendStream:
         """Codes one frame and sends its packets."""
         # TODO(#5): no pacer: a keyframe's packets leave in one burst, which a shallow router
         # queue drops and the delay-based estimator reads as congestion.
-        for payload in self.pipeline.process(frame):
+        for payload in await self.pipeline.process_async(frame, executor=self._executor):
             await self.sender.send(payload)
 
     async def run(self, frames: Iterable[VideoFrame]) -> None:
@@ -269,6 +279,7 @@ class VideoReceiveStream:
             on_payload=self._on_payload,
             ssrc=ssrc,
         )
+        self._rtt_ms: float | None = None  # the RTT last given to the assembler
 
     def _on_payload(self, payload: RtpPayload, arrival_ms: float) -> None:
         self.pipeline.insert(payload, arrival_time_ms=arrival_ms)
@@ -276,17 +287,29 @@ class VideoReceiveStream:
     async def play(self, sink: Callable[[VideoFrame], None]) -> None:
         """Until cancelled: shows decoded pictures in ``sink`` and sends
         the NACKs and PLIs the assembler asks for."""
-        async for now_ms in _ticks(self.session, _VIDEO_POLL_MS):
-            rtt_ms = self.session.round_trip_time_ms
-            if rtt_ms is not None:
-                self.pipeline.set_rtt_ms(max(rtt_ms, _MIN_NACK_SPACING_MS))
-            for frame in self.pipeline.poll(now_ms):
-                sink(frame)
-            missing = self.pipeline.nack_list(now_ms)
-            if missing:
-                await self.session.send_nack(self.receiver, missing)
-            if self.pipeline.keyframe_request(now_ms):
-                await self.session.send_pli(self.receiver)
+        await self.session.shared_ticks(_VIDEO_POLL_MS).run(lambda now_ms: self._poll(now_ms, sink))
+
+    def _poll(
+        self, now_ms: float, sink: Callable[[VideoFrame], None]
+    ) -> Coroutine[None, None, None] | None:
+        # One poll: pictures to the sink; the feedback to send, if any.
+        # TODO(#5): VP8 decode runs here on the event loop (2 % of the main thread with 5
+        # participants; a 720p keyframe is slower): the codec pool would need an async poll.
+        rtt_ms = self.session.round_trip_time_ms
+        if rtt_ms is not None and rtt_ms != self._rtt_ms:
+            self._rtt_ms = rtt_ms
+            self.pipeline.set_rtt_ms(min(max(rtt_ms, _MIN_NACK_SPACING_MS), _MAX_NACK_SPACING_MS))
+        for frame in self.pipeline.poll(now_ms):
+            sink(frame)
+        missing = self.pipeline.nack_list(now_ms)
+        pli = self.pipeline.keyframe_request(now_ms)
+        return self._send_feedback(missing, pli) if missing or pli else None
+
+    async def _send_feedback(self, missing: list[int], pli: bool) -> None:
+        if missing:
+            await self.session.send_nack(self.receiver, missing)
+        if pli:
+            await self.session.send_pli(self.receiver)
 
     def stats(self) -> Stats:
         """inbound-rtp: the transport's counters over the assembler's, plus

@@ -33,6 +33,7 @@ from cloudlink.rtc import header_extensions as ext
 from cloudlink.rtc.bandwidth_estimator import BandwidthEstimator
 from cloudlink.rtc.rtp_receiver import Kind, PayloadHandler, RtpReceiver
 from cloudlink.rtc.rtp_sender import RtpSender
+from cloudlink.rtc.shared_ticks import SharedTicks
 from cloudlink.rtc.transport import PacketTransport
 from cloudlink.rtc.transport_feedback import SentPacketLog, TransportFeedbackBuilder
 
@@ -89,6 +90,7 @@ class RtpSession:
         self._tasks: set[asyncio.Task[None]] = set()
         self._rtcp_task: asyncio.Task[None] | None = None
         self._feedback_task: asyncio.Task[None] | None = None
+        self._shared_ticks: dict[float, SharedTicks] = {}
         self.remote_estimate_bps: int | None = None
         self.send_side_estimate_bps: int | None = None
         self.on_remote_estimate: Callable[[int], None] | None = None
@@ -102,6 +104,14 @@ class RtpSession:
     def now_ms(self) -> float:
         """The session's clock: ms since it was made (event-loop time)."""
         return (self._loop.time() - self._start_s) * 1000.0
+
+    def shared_ticks(self, period_ms: float) -> SharedTicks:
+        """The session's one tick every ``period_ms`` on its clock, shared
+        by the streams that step on it (playout, polls)."""
+        ticks = self._shared_ticks.get(period_ms)
+        if ticks is None:
+            ticks = self._shared_ticks[period_ms] = SharedTicks(self.now_ms, period_ms=period_ms)
+        return ticks
 
     def add_sender(
         self, *, kind: Kind, clock_rate_hz: int, ssrc: int | None = None, mid: str | None = None

@@ -350,6 +350,8 @@ def _media(section: _Section, *, live: bool) -> MediaSection:
             ssrcs[ssrc] = cname if name == "cname" else ssrcs.get(ssrc)
     repair: set[int] = set()
     for value in section.values("ssrc-group"):
+        if not value.split():
+            raise SessionDescriptionError(f"empty ssrc-group [mid:{mid}]")
         semantics, *members = value.split()
         if semantics in ("FID", "FEC-FR"):
             repair.update(int(m) for m in members[1:] if _is_number(m))

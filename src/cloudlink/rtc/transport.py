@@ -29,6 +29,12 @@ __all__ = ["PacketTransport", "Transport", "TransportParameters", "connect_pair"
 # Bounds on what a peer may send in the JSON form (signaling input).
 _MAX_CANDIDATES: Final = 32
 _MAX_FIELD_CHARS: Final = 512
+# Kernel receive buffer asked for on each UDP socket. A busy event loop can
+# stall for 100-200 ms; at a meeting's 10-20 Mbit/s into one process that
+# is up to ~500 KB, past aioice's 256 KiB (the kernel then drops datagrams,
+# and the NACKs and keyframes that follow load the loop further). Linux
+# doubles the request, within net.core.rmem_max (often 4 MiB or less).
+_RECEIVE_BUFFER_BYTES: Final = 2 * 1024 * 1024
 
 logger = logging.getLogger(__name__)
 
@@ -188,6 +194,7 @@ class Transport:
             candidates += await internals.add_host_candidates(
                 self._gatherer, [internals.LOOPBACK_ADDRESS]
             )
+        internals.set_receive_buffer(self._gatherer, size_bytes=_RECEIVE_BUFFER_BYTES)
         return TransportParameters(
             ice=self._gatherer.getLocalParameters(),
             dtls=self._dtls.getLocalParameters(),
