@@ -62,7 +62,8 @@ class SignalingHub:
         )
         self._accounts: dict[int, set[Connection]] = {}
         self._sweep_task: asyncio.Task[None] | None = None
-        self._closing_links: set[asyncio.Task[None]] = set()
+        # Leaves and transport closes, which finish even when their caller is cancelled.
+        self._shielded_tasks: set[asyncio.Task[None]] = set()
         # Participants whose socket closed, by id, with the task that ends their grace.
         self._detached: dict[str, tuple[LiveParticipant, asyncio.Task[None]]] = {}
         self._closing = False
@@ -98,8 +99,8 @@ class SignalingHub:
         if detached:
             await asyncio.wait([task for _, task in detached])
         self.calls.close()
-        if self._closing_links:
-            await asyncio.wait(self._closing_links, timeout=_SHUTDOWN_TIMEOUT_S)
+        if self._shielded_tasks:
+            await asyncio.wait(self._shielded_tasks, timeout=_SHUTDOWN_TIMEOUT_S)
 
     # --- sockets ---
 
@@ -247,17 +248,26 @@ class SignalingHub:
         self, participant: LiveParticipant, *, reason: str, record: bool = True
     ) -> None:
         """Takes ``participant`` out of its meeting, closes its transport and
-        (with ``record``) ends its attendance record."""
+        (with ``record``) ends its attendance record. It finishes even if the
+        caller is cancelled (a socket's handler is, when the peer goes away)."""
+        task = asyncio.create_task(self._leave(participant, reason=reason, record=record))
+        self._shielded_tasks.add(task)
+        task.add_done_callback(self._shielded_tasks.discard)
+        await asyncio.shield(task)
+
+    async def _leave(self, participant: LiveParticipant, *, reason: str, record: bool) -> None:
         meeting = participant.meeting
         self.forget_detached(participant)
         if meeting.participants.get(participant.participant_id) is not participant:
             return
+        # Step 1: out of the meeting at once (events to the others).
         link = meeting.remove(participant, reason=reason)
         if (
             not meeting.participants
             and self.meetings.get((meeting.organisation_id, meeting.code)) is meeting
         ):
             del self.meetings[(meeting.organisation_id, meeting.code)]
+        # Step 2: the attendance record follows, and the transport closes.
         try:
             principal = participant.connection.principal
             if record and principal is not None:
@@ -274,8 +284,8 @@ class SignalingHub:
     async def close_link(self, link: MediaLink) -> None:
         """Closes a participant's transport, finishing even if the caller is cancelled."""
         task = asyncio.create_task(self._close_quietly(link))
-        self._closing_links.add(task)
-        task.add_done_callback(self._closing_links.discard)
+        self._shielded_tasks.add(task)
+        task.add_done_callback(self._shielded_tasks.discard)
         await asyncio.shield(task)
 
     @staticmethod
