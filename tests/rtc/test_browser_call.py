@@ -27,6 +27,7 @@ import pytest
 from aiohttp import web
 from playwright.async_api import Page, async_playwright
 
+from chromium_media import CHROMIUM_MEDIA_ARGS
 from cloudlink.media.frame import AudioFrame
 from cloudlink.media.receive_pipeline import ReceivePipeline
 from cloudlink.media.send_pipeline import SendPipeline
@@ -45,20 +46,7 @@ from cloudlink.rtc.rtp_session import RtpSession
 from cloudlink.rtc.session_description import RemoteDescription, build_answer, parse_offer
 from cloudlink.rtc.transport import Transport, TransportParameters
 
-# The flags of shared/ANCHORS.md (Browser): fake devices, loopback ICE.
-CHROMIUM_ARGS = [
-    "--headless=new",
-    "--no-sandbox",
-    "--use-fake-ui-for-media-stream",
-    "--use-fake-device-for-media-stream",
-    "--allow-loopback-in-peer-connection",
-    "--autoplay-policy=no-user-gesture-required",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
+CHROMIUM_ARGS = list(CHROMIUM_MEDIA_ARGS)
 LOOPBACK = "127.0.0.1"
 RATE_HZ = 48000
 WIDTH_PX, HEIGHT_PX, FPS = 320, 240, 15.0

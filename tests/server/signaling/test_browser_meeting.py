@@ -41,6 +41,7 @@ import numpy.typing as npt
 import pytest
 from playwright.async_api import Browser, Page, async_playwright
 
+from chromium_media import CHROMIUM_MEDIA_ARGS
 from cloudlink.accounts.passwords import PasswordPolicy
 from cloudlink.client import Client, Meeting
 from cloudlink.client.live_pattern import live_test_pattern
@@ -50,20 +51,7 @@ from cloudlink.media.test_pattern import read_test_pattern
 from cloudlink.media.video_frame import VideoFrame
 from cloudlink.server.embedded import EmbeddedServer
 
-# The flags of shared/ANCHORS.md (Browser): fake devices, loopback ICE.
-CHROMIUM_ARGS = [
-    "--headless=new",
-    "--no-sandbox",
-    "--use-fake-ui-for-media-stream",
-    "--use-fake-device-for-media-stream",
-    "--allow-loopback-in-peer-connection",
-    "--autoplay-policy=no-user-gesture-required",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
+CHROMIUM_ARGS = list(CHROMIUM_MEDIA_ARGS)
 # Runs in the page before its modules: records what the test reads and
 # keeps ICE on 127.0.0.1 (the page itself offers every candidate it has).
 TEST_HOOKS = """
