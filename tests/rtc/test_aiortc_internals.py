@@ -108,7 +108,8 @@ def test_unhook_gives_aiortc_its_routing_back() -> None:
         assert "_handle_rtp_data" in vars(dtls)  # hooked on the instance
         internals.unhook_dtls_media(dtls)
         assert dtls._handle_rtp_data.__func__ is cls._handle_rtp_data  # type: ignore[attr-defined]
-        assert dtls._handle_rtcp_data.__func__ is cls._handle_rtcp_data  # type: ignore[attr-defined]
+        handler = dtls._handle_rtcp_data
+        assert handler.__func__ is cls._handle_rtcp_data  # type: ignore[attr-defined]
         await transport.close()
 
     asyncio.run(check())

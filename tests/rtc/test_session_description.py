@@ -6,6 +6,8 @@ nothing else. Answers are read back with aiortc's own SDP parser."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import aiortc
 import aiortc.sdp
 import pytest
@@ -352,7 +354,8 @@ def test_our_own_answer_inputs_are_checked() -> None:
     offer = parse_offer(CHROMIUM_OFFER)
     for bad in ({"cname": "two words"}, {"cname": "x\r\na=evil"}, {"stream_id": ""}):
         with pytest.raises(ConfigError):
-            build_answer(offer, transport=OURS, **{"cname": "c", "sending": {}, **bad})  # type: ignore[arg-type]
+            options: Any = {"cname": "c", "sending": {}, **bad}
+            build_answer(offer, transport=OURS, **options)
     with pytest.raises(ConfigError):
         build_answer(offer, transport=OURS, cname="c", sending={"0": 5, "1": 5})
     with pytest.raises(ConfigError):

@@ -115,7 +115,9 @@ export class Call {
     clearInterval(this.statsTimer);
     this.pc?.close();
     for (const track of this.local ? this.local.getTracks() : []) track.stop();
-    for (const participantId of [...this.participants.keys()]) this.removeParticipant(participantId);
+    for (const participantId of [...this.participants.keys()]) {
+      this.removeParticipant(participantId);
+    }
   }
 
   // --- participants and their tiles ---
@@ -130,7 +132,10 @@ export class Call {
     }
     const caption = element("figcaption", {}, name);
     const stats = element("p", { class: "stats" });
-    const tile = element("figure", { class: "tile", "data-participant": participant.participant_id });
+    const tile = element("figure", {
+      class: "tile",
+      "data-participant": participant.participant_id,
+    });
     tile.append(caption, stats);
     this.tiles.append(tile);
     const entry = { name, tile, caption, stats };

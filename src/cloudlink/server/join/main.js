@@ -132,7 +132,9 @@ async function enter(joined) {
     $("self-video").srcObject = local;
     showStatus("");
   } catch (error) {
-    showStatus(`No microphone or camera (${error.name}): you see and hear the others, they do not.`);
+    showStatus(
+      `No microphone or camera (${error.name}): you see and hear the others, they do not.`,
+    );
   }
   $("mute-audio").disabled = $("mute-video").disabled = local === null;
   $("call").hidden = false;

@@ -55,7 +55,10 @@ export class Signaling {
     if (waiting && (message.type === "ok" || message.type === "error")) {
       this.pending.delete(message.id);
       if (message.type === "ok") waiting.resolve(message);
-      else waiting.reject(new SignalingError(waiting.type, message.error.code, message.error.message));
+      else {
+        const { code, message: text } = message.error;
+        waiting.reject(new SignalingError(waiting.type, code, text));
+      }
       return;
     }
     if (message.type === "error") {
