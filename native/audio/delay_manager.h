@@ -1,16 +1,19 @@
-// Target playout delay from measured network jitter, after WebRTC NetEq's
-// delay manager: each packet's relative arrival delay (its transit time
-// minus the smallest transit over the last 2 s) feeds a histogram that
-// forgets exponentially (over about 200 packets); the target is a high
-// quantile of it (the 98th percentile) plus half the 10 ms output frame a
-// pull must find whole, raised at once when it rises and lowered slowly.
+// Target playout delay from measured network jitter and loss, after WebRTC
+// NetEq's delay manager: each packet's relative arrival delay (its transit
+// time minus the smallest transit over the last 2 s) feeds a histogram that
+// forgets exponentially (over about 200 packets).
 //
-// When packets are lost and the stream carries repair data (Opus in-band
-// FEC or RED, both in the packet after the lost one), the target also
-// covers that next packet: a lost packet is repaired only if its successor
-// arrives by the lost one's playout time. The quantile of that second
-// horizon is chosen so that lost-and-unrepaired packets stay within a
-// residual-loss budget: it follows the loss rate.
+// The target is a protection: how long after its earliest possible arrival
+// (the smallest transit) the first sample of a packet may be needed. Where
+// NetEq takes a fixed quantile of the relative delay, the target here is
+// the least protection at which the audio concealed because packets come
+// late stays within a budget. A packet's 10 ms frames are needed one after
+// the other, so only its first frame asks for the whole protection; and
+// when the stream carries repair data (Opus in-band FEC or RED, both in
+// the packet after a lost one), a lost packet is repaired only if its
+// successor, sent one packet duration later, arrives by the lost one's
+// frames. Both enter the concealed share, weighted by the loss rate. The
+// target rises at once when that least protection rises and falls slowly.
 //
 // Transit times are corrected for clock skew (ClockSkewEstimator) before
 // the window minimum is taken, so that a sender clock running slow or fast
@@ -32,6 +35,8 @@ class DelayManager {
  public:
   // Delay NetEq starts from before it has measured anything.
   static constexpr double kStartDelayMs = 80.0;
+  // Packet duration assumed until the stream tells its own (WebRTC's Opus).
+  static constexpr double kDefaultPacketMs = 20.0;
 
   DelayManager(double min_delay_ms, double max_delay_ms);
 
@@ -44,11 +49,11 @@ class DelayManager {
   // by the clock skew. nullopt before the first packet.
   std::optional<double> min_transit_ms(double now_ms) const;
 
-  // Tells how often packets are lost (0..1) and how far ahead the repair
-  // data travels (the packet duration, in ms); 0 turns repair off.
-  void SetRepairNeed(double loss_fraction, double repair_lookahead_ms);
+  // Tells the stream's packet duration (ms), how often packets are lost
+  // (0..1) and whether a lost packet's successor carries repair data.
+  void SetStreamShape(double packet_ms, double loss_fraction, bool repairable);
 
-  // The delay to play out at, within [min_delay_ms, max_delay_ms].
+  // The protection to play out at, within [min_delay_ms, max_delay_ms].
   double target_delay_ms() const;
   // The same estimate without the caller's minimum (W3C
   // jitterBufferMinimumDelay).
@@ -66,26 +71,31 @@ class DelayManager {
     double transit_ms;
   };
 
-  // Quantile q of relative delay.
-  double QuantileMs(double q) const;
+  // Share of packets whose relative delay exceeds delay_ms.
+  double LateShare(double delay_ms) const;
+  // Share of the audio concealed because packets (or, for lost packets,
+  // their repair) come later than the protection.
+  double ConcealedShare(double protection_ms) const;
+  // The least protection whose concealed share is within the budget.
+  double NeededProtectionMs() const;
   // Transit with the clock skew taken out (relative to the first arrival).
   double Detrended(double arrival_ms, double transit_ms) const;
   // The smallest detrended transit of the window.
   double WindowMinimum() const;
-  // The quantile target, the repair horizon included.
-  double RawTargetMs() const;
 
   double min_delay_ms_;
   double max_delay_ms_;
   std::deque<Transit> window_;  // the last 2 s of arrivals, oldest first
   ClockSkewEstimator skew_;
   std::vector<double> histogram_;
+  std::vector<double> mass_above_;  // histogram mass from each bucket up
   int64_t packets_ = 0;
   double smoothed_ms_ = kStartDelayMs;
   std::optional<double> first_arrival_ms_;
   std::optional<double> last_arrival_ms_;
+  double packet_ms_ = kDefaultPacketMs;
   double loss_fraction_ = 0.0;
-  double repair_lookahead_ms_ = 0.0;
+  bool repairable_ = false;
 };
 
 }  // namespace cloudlink::audio

@@ -10,14 +10,22 @@
 //
 // Playout model: media time T (RTP timestamp) plays at wall time
 // T / 48 + offset. The current delay is that offset minus the smallest
-// recent transit time, so a packet with relative arrival delay d arrives in
-// time exactly when d <= current delay; the target is a high quantile of d.
+// recent transit time. What decides whether a packet is in time is its
+// protection: how long after its earliest possible arrival (media time
+// plus that smallest transit) the pull that first needs its audio comes.
+// Pulls come every 10 ms, so the protection of the next packet moves in
+// 10 ms steps as audio is removed or added; the delay control keeps it at
+// the DelayManager's target and trims the delay within a step.
+//
 // When nothing is buffered at all the buffer conceals without advancing
-// media time (it waits: a late packet then plays late and the delay has
-// grown, as in NetEq); a hole with later audio already buffered is declared
-// lost and repaired or concealed at once. A sequence number that stays
-// continuous across a timestamp hole marks DTX: the hole is comfort noise,
-// counted as silent concealment and not as loss.
+// media time (it waits). If the awaited packet then comes late, the wait
+// stays as added delay only when the protection was below its target (as
+// in NetEq); otherwise the concealment stands in for the late packet's
+// head, which is cut, so that the playout timeline does not move. A hole
+// with later audio already buffered is declared lost and repaired or
+// concealed at once. A sequence number that stays continuous across a
+// timestamp hole marks DTX: the hole is comfort noise, counted as silent
+// concealment and not as loss.
 
 #ifndef CLOUDLINK_AUDIO_JITTER_BUFFER_H_
 #define CLOUDLINK_AUDIO_JITTER_BUFFER_H_
@@ -132,6 +140,11 @@ class JitterBuffer {
   int PacketDuration(const uint8_t* payload, size_t payload_bytes) const;
   int64_t MediaToSamples(int64_t media) const { return media / media_per_sample_; }
 
+  // How long after its earliest possible arrival the audio not yet decoded
+  // is needed, at wall time now_ms.
+  double ProtectionMs(double now_ms) const;
+  // Buffered audio beyond whole frames, in ms.
+  double SlackMs() const;
   bool TryStartPlayout(double now_ms);
   double CurrentDelayMs(double now_ms) const;
   void FillTo(int samples);
@@ -191,6 +204,8 @@ class JitterBuffer {
   std::optional<int64_t> last_decoded_sequence_;
   std::optional<int64_t> last_played_media_;
   double current_delay_ms_ = 0.0;
+  bool wants_delay_ = false;       // protection below target at this pull
+  bool wait_keeps_delay_ = false;  // the current wait adds delay
 
   std::vector<int16_t> decoded_;
   std::vector<int16_t> scratch_;

@@ -203,7 +203,7 @@ int TimeStretcher::RefineToFundamental(const int* candidates, int found, int inp
 }
 
 int TimeStretcher::ChooseLag(const int16_t* input, int input_samples, double correlation_threshold,
-                             bool allow_two_periods) {
+                             bool allow_two_periods, int max_lag_samples) {
   // Both channels are spliced at the lag found on their mix.
   const bool quiet = MixDown(input, input_samples) < kQuietRms;
 
@@ -215,14 +215,21 @@ int TimeStretcher::ChooseLag(const int16_t* input, int input_samples, double cor
   int lag = RefineToFundamental(candidates, found, input_samples, &correlation);
 
   // No periodicity at all (a constant block): a quiet block still stretches
-  // by the shortest lag. Otherwise a loud block must be periodic enough.
-  if (lag == 0) return quiet ? min_lag_samples_ : 0;
+  // by the shortest lag. A quiet period longer than the caller allows is
+  // cut to the limit (a quiet block may go at any lag). Otherwise a loud
+  // block must be periodic enough, and its period within the limit.
+  if (max_lag_samples < min_lag_samples_) return 0;
+  if (quiet && lag == 0) return min_lag_samples_;
+  if (quiet && lag > max_lag_samples) return max_lag_samples;
+  if (lag == 0 || lag > max_lag_samples) return 0;
   if (!quiet && correlation < correlation_threshold) return 0;
 
   // Two periods at once when they fit and still match as well.
-  if (allow_two_periods && 2 * lag <= max_lag_samples_ && 4 * lag <= input_samples) {
+  if (allow_two_periods && 2 * lag <= std::min(max_lag_samples_, max_lag_samples) &&
+      4 * lag <= input_samples) {
     const int step = decimation_;
-    const int last = std::min({2 * lag + step, max_lag_samples_, input_samples / 2});
+    const int last =
+        std::min({2 * lag + step, max_lag_samples_, max_lag_samples, input_samples / 2});
     int double_lag = 0;
     const double double_correlation = BestLag(mono_.data(), input_samples, 2 * lag - step, last,
                                               min_window_samples_, &double_lag);
@@ -231,14 +238,15 @@ int TimeStretcher::ChooseLag(const int16_t* input, int input_samples, double cor
   return lag;
 }
 
-int TimeStretcher::Accelerate(const int16_t* input, int input_samples,
-                              std::vector<int16_t>* output) {
+int TimeStretcher::Accelerate(const int16_t* input, int input_samples, std::vector<int16_t>* output,
+                              int max_removed_samples) {
   const size_t total = static_cast<size_t>(std::max(0, input_samples)) * channels_;
   if (input_samples < min_input_samples()) {
     output->assign(input, input + total);
     return 0;
   }
-  const int lag = ChooseLag(input, input_samples, kAccelerateCorrelation, true);
+  const int lag =
+      ChooseLag(input, input_samples, kAccelerateCorrelation, true, max_removed_samples);
   if (lag == 0) {
     output->assign(input, input + total);
     return 0;
@@ -267,7 +275,7 @@ int TimeStretcher::PreemptiveExpand(const int16_t* input, int input_samples,
     output->assign(input, input + total);
     return 0;
   }
-  const int lag = ChooseLag(input, input_samples, kExpandCorrelation, false);
+  const int lag = ChooseLag(input, input_samples, kExpandCorrelation, false, max_lag_samples_);
   if (lag == 0) {
     output->assign(input, input + total);
     return 0;

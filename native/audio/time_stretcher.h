@@ -9,6 +9,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <limits>
 #include <vector>
 
 namespace cloudlink::audio {
@@ -27,7 +28,10 @@ class TimeStretcher {
   // per channel removed; 0 means the block was left as it was (output equals
   // input). Two periods go at once when both fit in 15 ms and match; stereo
   // is judged on the mix of its channels and both are cut alike.
-  int Accelerate(const int16_t* input, int input_samples, std::vector<int16_t>* output);
+  // At most max_removed_samples go: a loud block whose period is longer
+  // is left as it was; a quiet one is cut by exactly that many.
+  int Accelerate(const int16_t* input, int input_samples, std::vector<int16_t>* output,
+                 int max_removed_samples = std::numeric_limits<int>::max());
 
   // Lengthens `input` the same way; returns the samples per channel added.
   int PreemptiveExpand(const int16_t* input, int input_samples, std::vector<int16_t>* output);
@@ -47,7 +51,7 @@ class TimeStretcher {
   // `correlation_threshold` is the normalized cross-correlation a loud block
   // needs.
   int ChooseLag(const int16_t* input, int input_samples, double correlation_threshold,
-                bool allow_two_periods);
+                bool allow_two_periods, int max_lag_samples);
 
   // Mixes `input` down into mono_ and returns its RMS (int16 scale).
   double MixDown(const int16_t* input, int input_samples);

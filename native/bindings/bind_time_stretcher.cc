@@ -1,8 +1,12 @@
 // Python face of the time stretcher: numpy blocks in, the stretched block and
 // the samples removed or added per channel out.
 
+#include <pybind11/stl.h>
+
 #include <algorithm>
 #include <cmath>
+#include <limits>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -112,14 +116,20 @@ void init_time_stretcher(py::module_& m) {
            py::kw_only(), py::arg("sample_rate_hz"), py::arg("channels") = 1)
       .def(
           "accelerate",
-          [](TimeStretcher& s, const py::array& pcm) {
-            return Run(s, pcm, [&s](const int16_t* in, int n, std::vector<int16_t>* out) {
-              return s.Accelerate(in, n, out);
+          [](TimeStretcher& s, const py::array& pcm, std::optional<int> max_removed_samples) {
+            if (max_removed_samples && *max_removed_samples < 0)
+              throw py::value_error("max_removed_samples must not be negative, got " +
+                                    std::to_string(*max_removed_samples));
+            const int most = max_removed_samples.value_or(std::numeric_limits<int>::max());
+            return Run(s, pcm, [&s, most](const int16_t* in, int n, std::vector<int16_t>* out) {
+              return s.Accelerate(in, n, out, most);
             });
           },
-          py::arg("pcm"),
-          "Removes about one pitch period (one or two) where that leaves no glitch. Returns "
-          "(output, samples removed per channel); 0 means the block came back unchanged.")
+          py::arg("pcm"), py::kw_only(), py::arg("max_removed_samples") = py::none(),
+          "Removes about one pitch period (one or two) where that leaves no glitch, and at most "
+          "max_removed_samples per channel (a loud period longer than that stays; a quiet "
+          "block is cut to it). Returns (output, samples removed per channel); 0 means the "
+          "block came back unchanged.")
       .def(
           "preemptive_expand",
           [](TimeStretcher& s, const py::array& pcm) {

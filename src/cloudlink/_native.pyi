@@ -186,7 +186,10 @@ class VoiceActivityDetector:
 class TimeStretcher:
     def __init__(self, *, sample_rate_hz: int, channels: int = 1) -> None: ...
     def accelerate(
-        self, pcm: npt.NDArray[np.int16] | npt.NDArray[np.float32]
+        self,
+        pcm: npt.NDArray[np.int16] | npt.NDArray[np.float32],
+        *,
+        max_removed_samples: int | None = None,
     ) -> tuple[npt.NDArray[Any], int]: ...
     def preemptive_expand(
         self, pcm: npt.NDArray[np.int16] | npt.NDArray[np.float32]

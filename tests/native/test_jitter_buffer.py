@@ -126,7 +126,10 @@ def test_steady_stream_plays_every_packet_unchanged() -> None:
     packets = opus_packets(150)
     buffer = _native.JitterBuffer()
     matched = matches_reference(buffer, steady_arrivals(packets), reference_decode(packets), 280)
-    assert matched > 250
+    # The delay falls from the 80 ms start to the one protection step the
+    # pull clock allows here (10 ms): about eight stretches of three frames.
+    assert matched > 240
+    assert buffer.current_delay_ms < 15
     stats = buffer.stats()
     assert set(stats) == STAT_KEYS
     assert stats["packetsLost"] == 0
@@ -243,6 +246,43 @@ def test_very_late_packet_is_discarded_and_its_slot_concealed() -> None:
     assert stats["concealedSamples"] >= 960
 
 
+def test_a_late_packet_at_the_target_is_cut_and_the_timeline_holds() -> None:
+    """Once settled (protection 10 ms here), one packet 15 ms late is waited
+    for with concealment; when it comes, the concealment stands in for its
+    head, which is cut: the delay does not grow and playout stays on time."""
+    packets = opus_packets(250, fec=False, pauses=False)
+    arrivals = steady_arrivals(packets)
+    arrivals[200].arrival_ms += 15.0
+    buffer = _native.JitterBuffer()
+    result = play(buffer, arrivals, duration_ms=4800)
+    before = result.delays_ms[395]  # 3.95 s, just before packet 200 is due
+    stats = buffer.stats()
+    assert 0 < stats["concealedSamples"] <= 3 * FRAME_SAMPLES
+    assert stats["packetsDiscarded"] == 0  # its tail still played
+    assert max(result.delays_ms[395:]) < before + 1.0
+    assert abs(result.delays_ms[-1] - before) < 1.0
+    # Every pull after it still plays 10 ms of media time further on.
+    first, last = result.timestamps[395], result.timestamps[-1]
+    assert first is not None and last is not None
+    assert last - first == FRAME_SAMPLES * (len(result.timestamps) - 1 - 395)
+
+
+def test_a_lasting_rise_in_delay_is_followed_by_waiting() -> None:
+    """A route change adds 60 ms to every packet from 3 s on: the target
+    rises with the first late packets, so the waits that follow are kept
+    as delay and the buffer plays everything again at the new delay."""
+    packets = opus_packets(300, fec=False, pauses=False)
+    arrivals = steady_arrivals(packets)
+    for a in arrivals[150:]:
+        a.arrival_ms += 60.0
+    buffer = _native.JitterBuffer()
+    result = play(buffer, arrivals, duration_ms=6200)
+    assert sum(result.concealed[:300]) == 0
+    assert 0 < sum(result.concealed[300:]) <= 0.2 * 48000
+    assert sum(result.concealed[400:600]) == 0  # from 1 s after the change
+    assert result.delays_ms[590] > result.delays_ms[290] + 55.0
+
+
 # --- repair and concealment -----------------------------------------------------
 
 
@@ -274,7 +314,8 @@ def test_stream_without_fec_is_concealed_exactly_like_libopus() -> None:
     )
     buffer = _native.JitterBuffer()
     arrivals = steady_arrivals(packets, skip=[lost])
-    assert matches_reference(buffer, arrivals, expected, 140) > 110
+    # (the stretches that bring the 80 ms start down to 10 ms skip ~25 frames)
+    assert matches_reference(buffer, arrivals, expected, 140) > 100
     stats = buffer.stats()
     assert stats["fecPacketsReceived"] == 0
     assert stats["fecPacketsRecovered"] == 0
@@ -401,7 +442,10 @@ def test_target_follows_the_jitter() -> None:
 
 
 def test_target_rises_at_once_on_a_spike_and_falls_slowly() -> None:
-    packets = opus_packets(400)
+    """Five packets 150 ms late are 2-3% of the delay histogram's memory
+    (about 200 packets), more than the 1% of late audio the target allows:
+    the target holds for some 5 s, then falls with its 2 s time constant."""
+    packets = opus_packets(600)
     arrivals = steady_arrivals(packets)
     for a in arrivals[150:155]:  # a 150 ms queue builds and drains
         a.arrival_ms += 150.0
@@ -409,7 +453,7 @@ def test_target_rises_at_once_on_a_spike_and_falls_slowly() -> None:
     targets = []
     events = sorted(arrivals, key=lambda a: a.arrival_ms)
     e = 0
-    for step in range(800):
+    for step in range(1200):
         now_ms = step * 10.0
         while e < len(events) and events[e].arrival_ms <= now_ms:
             a = events[e]
@@ -426,8 +470,8 @@ def test_target_rises_at_once_on_a_spike_and_falls_slowly() -> None:
     spike = max(targets[300:360])
     assert before < 30.0
     assert spike > 100.0  # risen within the spike itself
-    assert targets[int(3700 / 10)] > 0.5 * spike  # still high 0.5 s later
-    assert targets[-1] < 0.5 * spike  # but it does come down
+    assert targets[int(6000 / 10)] > 0.5 * spike  # still high 3 s later
+    assert targets[-1] < 0.5 * spike  # but it does come down within 9 s
 
 
 @pytest.mark.parametrize("drift", [0.005, -0.005])

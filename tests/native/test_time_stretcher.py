@@ -143,6 +143,35 @@ def test_digital_silence_is_stretched() -> None:
     assert added > 0 and len(out) == 480 + added and not out.any()
 
 
+@pytest.mark.parametrize("rate_hz", RATES_HZ)
+def test_accelerate_takes_no_more_than_its_limit(rate_hz: int) -> None:
+    """A loud block is cut by whole periods or not at all: a limit below
+    its period leaves it unchanged, one below two periods takes one."""
+    stretcher = _native.TimeStretcher(sample_rate_hz=rate_hz)
+    period = rate_hz // TONE_HZ
+    block = harmonic_tone(rate_hz, stretcher.min_input_samples)
+    out, removed = stretcher.accelerate(block, max_removed_samples=period - 1)
+    assert removed == 0 and np.array_equal(out, block)
+    out, removed = stretcher.accelerate(block, max_removed_samples=2 * period - 1)
+    assert removed == period and len(out) == len(block) - period
+    _, removed = stretcher.accelerate(block, max_removed_samples=2 * period)
+    assert removed in (period, 2 * period)
+
+
+def test_quiet_block_is_cut_exactly_to_the_limit() -> None:
+    """A quiet block may be spliced at any lag, so a limit shorter than
+    its period (but not than the shortest pitch, 2.5 ms) is met exactly."""
+    stretcher = _native.TimeStretcher(sample_rate_hz=48000)
+    quiet = (harmonic_tone(48000, 1440) // 400).astype(np.int16)  # about -50 dBov
+    out, removed = stretcher.accelerate(quiet, max_removed_samples=150)
+    assert removed == 150 and len(out) == 1440 - 150
+    assert max_step(out) <= max_step(quiet) + 4
+    out, removed = stretcher.accelerate(quiet, max_removed_samples=100)  # under 2.5 ms
+    assert removed == 0 and np.array_equal(out, quiet)
+    with pytest.raises(ValueError, match="max_removed_samples must not be negative, got -1"):
+        stretcher.accelerate(quiet, max_removed_samples=-1)
+
+
 @pytest.mark.parametrize("mode", ["accelerate", "preemptive_expand"])
 def test_stereo_channels_stay_aligned(mode: str) -> None:
     stretcher = _native.TimeStretcher(sample_rate_hz=16000, channels=2)
