@@ -22,7 +22,13 @@ removing the fixed delay by cross-correlation; empty 10 ms output slots
 (W3C jitterBufferDelay / jitterBufferEmittedCount: arrival to playout) and
 its ratio to the path's measured jitter p95.
 
-Run: .venv/bin/python bench/bench_loss_jitter.py [--quick]
+--frontier prints, for 10% random loss, what a playout that knows every
+arrival in advance reaches at each fixed buffer: each 10 ms slot plays its
+packet if it has come, else the repair (FEC, or the packet itself from a
+RED copy in either of the next two packets) if that has come, else libopus
+PLC. It bounds what any jitter buffer can do at a given mean delay.
+
+Run: .venv/bin/python bench/bench_loss_jitter.py [--quick | --frontier]
 """
 
 from __future__ import annotations
@@ -243,6 +249,62 @@ def run_fixed(packets: list[bytes], arrivals: list[float | None], *, buffer_ms: 
     return Outcome(np.concatenate([lead, *out]), 0, float(np.mean(delays)))
 
 
+def run_oracle(
+    packets: list[bytes], arrivals: list[float | None], *, buffer_ms: float, red: bool
+) -> Outcome:
+    """Fixed playout with foreknowledge, slot by slot: slot s of packet i
+    plays at send time + base delay + buffer_ms + 10 ms * s."""
+    decoder = _native.OpusDecoder()
+    out: list[Pcm] = []
+    delays: list[float] = []
+    current: tuple[int, Pcm, float] | None = None  # packet, its audio, arrival
+    for slot in range(2 * len(packets)):
+        i, half = divmod(slot, 2)
+        due_ms = i * 20.0 + BASE_DELAY_MS + buffer_ms + 10.0 * half
+        if current is None or current[0] != i:
+            current = None
+            own = arrivals[i]
+            carriers = [j for j in (i + 1, i + 2)[: 2 if red else 1] if j < len(packets)]
+            came = [j for j in carriers if (arrivals[j] or float("inf")) <= due_ms]
+            if own is not None and own <= due_ms:
+                current = (i, decoder.decode(packets[i]).astype(np.float64), own)
+            elif came:
+                repair = (
+                    decoder.decode(packets[i])
+                    if red
+                    else decoder.decode_fec(packets[came[0]], PACKET_SAMPLES)
+                )
+                current = (i, repair.astype(np.float64), float(arrivals[came[0]] or 0.0))
+        if current is None:
+            out.append(decoder.conceal(FRAME_SAMPLES).astype(np.float64))
+            continue
+        out.append(current[1][half * FRAME_SAMPLES : (half + 1) * FRAME_SAMPLES])
+        delays.append(due_ms - current[2])
+    lead = np.zeros(int((BASE_DELAY_MS + buffer_ms) * RATE_HZ / 1000))
+    return Outcome(np.concatenate([lead, *out]), 0, float(np.mean(delays)))
+
+
+def frontier(speech: Pcm, packets: list[bytes], clean: float) -> None:
+    """The oracle's PESQ-WB gap against its mean delay, at 10% random loss."""
+    print(
+        f"{'jit':>4} {'p95':>5} | {'buffer':>10} | {'FEC gap':>7} {'x p95':>5} | "
+        f"{'RED gap':>7} {'x p95':>5}"
+    )
+    for jitter in (20.0, 50.0, 80.0):
+        net = NetworkConditions(
+            loss_pct=10.0, jitter_ms=jitter, base_delay_ms=BASE_DELAY_MS, seed=int(100 + jitter)
+        )
+        arrivals, p95 = transmit(len(packets), net)
+        for factor in (1.0, 1.2, 1.4, 1.6, 1.8, 2.0, 2.4, 3.0):
+            cells = []
+            for red in (False, True):
+                outcome = run_oracle(packets, arrivals, buffer_ms=factor * p95, red=red)
+                gap = clean - pesq_wb(speech, outcome.pcm)
+                cells.append(f"{gap:>7.2f} {outcome.mean_delay_ms / p95:>5.2f}")
+            print(f"{int(jitter):>4} {p95:>5.1f} | {factor:>4.1f} x p95 | {cells[0]} | {cells[1]}")
+            sys.stdout.flush()
+
+
 def lossless(packets: list[bytes]) -> Pcm:
     decoder = _native.OpusDecoder()
     return np.concatenate([decoder.decode(p) for p in packets]).astype(np.float64)
@@ -278,6 +340,9 @@ def conditions(quick: bool) -> list[tuple[str, float, float]]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="one voice, three conditions")
+    parser.add_argument(
+        "--frontier", action="store_true", help="what a fixed playout with foreknowledge reaches"
+    )
     args = parser.parse_args()
 
     speech = load_speech(args.quick)
@@ -285,6 +350,9 @@ def main() -> int:
     clean = pesq_wb(speech, lossless(packets))
     print(f"workload: {len(speech) / RATE_HZ:.1f} s of speech, {len(packets)} Opus packets")
     print(f"lossless decode PESQ-WB: {clean:.2f}\n")
+    if args.frontier:
+        frontier(speech, packets, clean)
+        return 0
     header = (
         f"{'loss':>12} {'jit':>4} {'p95':>5} | {'impl':>13} {'PESQ':>5} {'gap':>5} "
         f"{'empty':>5} {'delay ms':>8} {'x p95':>5} {'conceal%':>8} {'fec/red':>7}"
