@@ -47,7 +47,12 @@ class OpusEncoder:
 class OpusDecoder:
     def __init__(self, *, sample_rate_hz: int = 48000, channels: int = 1) -> None: ...
     def decode(
-        self, packet: bytes | bytearray | memoryview, *, dtype: Any = ...
+        self,
+        packet: bytes | bytearray | memoryview,
+        /,
+        *,
+        dtype: Any = ...,
+        out: npt.NDArray[np.int16] | npt.NDArray[np.float32] | None = None,
     ) -> npt.NDArray[Any]: ...
     def decode_fec(
         self, next_packet: bytes | bytearray | memoryview, frame_samples: int, *, dtype: Any = ...

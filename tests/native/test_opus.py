@@ -377,6 +377,52 @@ def test_decode_rejects_what_is_not_bytes(packet: Any) -> None:
         _native.OpusDecoder().decode(packet)
 
 
+@pytest.mark.parametrize("channels", [1, 2])
+@pytest.mark.parametrize("dtype", [np.int16, np.float32])
+def test_decode_into_the_callers_array(channels: int, dtype: Any) -> None:
+    """out= takes the audio a new array would hold, and is returned."""
+    encoder = _native.OpusEncoder(channels=channels)
+    pcm = np.repeat(to_int16(voiced(100, 48000))[:, None], channels, axis=1)
+    packets = encode_all(encoder, pcm if channels == 2 else pcm[:, 0])
+    fresh, into = _native.OpusDecoder(channels=channels), _native.OpusDecoder(channels=channels)
+    shape = (960, channels) if channels == 2 else (960,)
+    out = np.full(shape, 7, dtype)
+    for packet in packets:
+        expected = fresh.decode(packet, dtype=dtype)
+        assert into.decode(packet, out=out) is out
+        assert np.array_equal(out, expected)
+    # A stereo frame may also be flat, interleaved.
+    flat = np.zeros(960 * channels, dtype)
+    assert into.decode(packets[-1], out=flat, dtype=dtype).shape == (960 * channels,)
+
+
+def test_decode_into_a_wrong_array_raises_and_keeps_the_decoder() -> None:
+    packet = _native.OpusEncoder().encode(to_int16(voiced(20, 48000)))
+    decoder = _native.OpusDecoder()
+    read_only = np.zeros(960, np.int16)
+    read_only.flags.writeable = False
+    cases: list[tuple[Any, type[Exception], str]] = [
+        (np.zeros(959, np.int16), ValueError, r"out must hold 960 samples x 1 channels"),
+        (np.zeros((960, 2), np.int16), ValueError, r"got shape \(960, 2\)"),
+        (np.zeros(960, np.float64), TypeError, r"int16 or float32, got dtype float64"),
+        (np.zeros(1920, np.int16)[::2], ValueError, r"C-contiguous"),
+        (read_only, ValueError, r"out must be writable"),
+        ([0] * 960, TypeError, r"out must be a numpy array, got <class 'list'>"),
+    ]
+    for out, error, message in cases:
+        with pytest.raises(error, match=message):
+            decoder.decode(packet, out=out)
+    with pytest.raises(TypeError, match=r"dtype .*float32.* disagrees with out"):
+        decoder.decode(packet, out=np.zeros(960, np.int16), dtype=np.float32)
+    with pytest.raises(TypeError, match=r"unexpected keyword argument 'output'"):
+        decoder.decode(packet, output=np.zeros(960, np.int16))  # type: ignore[call-arg]
+    with pytest.raises(TypeError, match=r"takes 1 positional argument .* 2 were given"):
+        decoder.decode(packet, np.zeros(960, np.int16))  # type: ignore[misc]
+    with pytest.raises(CodecError):
+        decoder.decode(b"\xff\xff\xff", out=np.zeros(960, np.int16))
+    assert decoder.decode(packet, out=None).shape == (960,)
+
+
 @pytest.mark.parametrize("dtype", [np.float64, np.int32, "int8", None])
 def test_decode_rejects_an_output_dtype_it_cannot_write(dtype: Any) -> None:
     packet = _native.OpusEncoder().encode(np.zeros(960, np.int16))
@@ -535,6 +581,14 @@ def test_encode_and_decode_release_the_gil() -> None:
             for packet in packets:
                 decoder.decode(packet)
 
+    out = np.zeros((2880, 2), np.int16)
+
+    def decode_many_into() -> None:
+        for _ in range(50):
+            for packet in packets:
+                decoder.decode(packet, out=out)
+
     # Holding the GIL throughout, the counter would not move at all.
     assert python_progress_during(encode_many) >= 10
     assert python_progress_during(decode_many) >= 10
+    assert python_progress_during(decode_many_into) >= 10
