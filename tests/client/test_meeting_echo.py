@@ -5,7 +5,6 @@ end) takes it out before it is sent, so the others do not hear themselves."""
 from __future__ import annotations
 
 import itertools
-from collections import deque
 from collections.abc import Iterator
 
 import numpy as np
@@ -34,26 +33,33 @@ MEASURED_FRAMES = 200
 
 
 class EchoRoom:
-    """A loudspeaker and a microphone in one room, and nobody talking in it."""
+    """A loudspeaker and a microphone in one room, and nobody talking in it.
+
+    The loudspeaker and the microphone run on one device clock, so the echo
+    in microphone frame n is loudspeaker frame n minus the acoustic delay,
+    counted in frames from where both started; the two asyncio ticks that
+    stand for that clock here may fire late or in bursts on a loaded
+    machine without moving the echo path."""
 
     def __init__(self) -> None:
-        self.played: deque[AudioFrame] = deque()
+        self.played: dict[int, AudioFrame] = {}
         self.frames_played = 0
 
     def loudspeaker(self, frame: AudioFrame) -> None:
-        self.played.append(frame)
+        self.played[self.frames_played] = frame
+        self.played.pop(self.frames_played - 10 * ECHO_DELAY_FRAMES, None)
         self.frames_played += 1
-        while len(self.played) > 10 * ECHO_DELAY_FRAMES:
-            self.played.popleft()
 
     def microphone(self) -> Iterator[AudioFrame]:
         silence = np.zeros(FRAME_SAMPLES, np.int16)
-        while True:
-            if len(self.played) > ECHO_DELAY_FRAMES:
-                echo = self.played.popleft().samples.astype(np.float64) * ECHO_GAIN
-                yield AudioFrame(np.round(echo).astype(np.int16), RATE_HZ)
-            else:
+        start = self.frames_played  # the loudspeaker frame playing as it opens
+        for n in itertools.count():
+            frame = self.played.get(start + n - ECHO_DELAY_FRAMES)
+            if frame is None:
                 yield AudioFrame(silence, RATE_HZ)
+                continue
+            echo = frame.samples.astype(np.float64) * ECHO_GAIN
+            yield AudioFrame(np.round(echo).astype(np.int16), RATE_HZ)
 
 
 @pytest.mark.parametrize(("echo_cancellation", "max_return_db", "min_return_db"), [
