@@ -40,6 +40,7 @@ ComfortNoise::ComfortNoise(int sample_rate_hz, int channels)
 void ComfortNoise::Reset() {
   background_power_ = 0.0;
   has_level_ = false;
+  analyzed_samples_ = 0;
   autocorrelation_.fill(0.0);
   autocorrelation_[0] = 1.0;
   lpc_.fill(0.0);
@@ -50,6 +51,7 @@ void ComfortNoise::Reset() {
 
 void ComfortNoise::Analyze(const int16_t* pcm, int samples) {
   if (samples <= 0) return;
+  analyzed_samples_ += samples;
   const size_t count = static_cast<size_t>(samples) * channels_;
   const double power = BlockPower(pcm, count);
 

@@ -31,6 +31,10 @@ class ComfortNoise {
 
   // Mean power per sample of the background, in int16 units squared.
   double background_power() const { return background_power_; }
+  // True once a second of audio has been analysed: enough, in speech, to
+  // have met a pause, so that the minimum is the background and not a
+  // quiet stretch of the first words.
+  bool background_known() const { return analyzed_samples_ >= sample_rate_hz_; }
 
   // True when the block's power is within a few dB of the background or
   // below -50 dBov: a place where dropping or repeating audio is inaudible.
@@ -45,6 +49,7 @@ class ComfortNoise {
   int channels_;
   double background_power_ = 0.0;
   bool has_level_ = false;
+  int64_t analyzed_samples_ = 0;  // per channel
   std::array<double, kLpcOrder + 1> autocorrelation_{};
   std::array<double, kLpcOrder + 1> lpc_{};             // lpc_[0] == 1
   double residual_ratio_ = 1.0;                         // prediction error power / signal power

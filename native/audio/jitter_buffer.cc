@@ -577,6 +577,11 @@ void JitterBuffer::AdjustDelay(double now_ms) {
   const int input = stretcher_.min_input_samples();
   const int frame = frame_samples();
   DecodeAhead(input);
+  // Within 6 dB of the background the stretcher may cut anywhere: in a
+  // noisy room the pauses are that level, and speech well above it. (0:
+  // the stretcher's own level, until the background is known.)
+  const bool known = comfort_noise_.background_known();
+  stretcher_.SetQuietRms(known ? 2.0 * std::sqrt(comfort_noise_.background_power()) : 0.0);
   const bool can_stretch = sync_.IsDecodedFront(input);
   const bool can_drop = sync_.IsDecodedFront(frame + step_samples_);
   const bool quiet = can_drop && comfort_noise_.IsQuiet(sync_.data(), frame);

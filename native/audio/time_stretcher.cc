@@ -41,9 +41,9 @@ constexpr double kExpandCorrelation = 0.92;
 
 // A block quieter than -45 dBov RMS (full scale 32768) may be stretched at any
 // lag: a seam there is at most a soft click well below any speech around it.
-// TODO(#2): the quiet test is absolute, so pauses in a room noisier than
-// -45 dBov are left alone and the delay moves only on voiced speech; a
-// background estimate fed with all played audio would let it use them.
+// A caller that knows the room's background (the jitter buffer does) may
+// raise the level to just above it (SetQuietRms), so that the pauses of a
+// noisy room count as quiet too.
 constexpr double kQuietRms = 32768.0 * 0.0056;  // 10^(-45 / 20) = 0.0056
 
 // A shorter lag is preferred over the best one when its correlation is
@@ -87,9 +87,14 @@ TimeStretcher::TimeStretcher(int sample_rate_hz, int channels)
   min_lag_samples_ = std::max(2, MsToSamples(kMinPitchMs, sample_rate_hz_));
   max_lag_samples_ = std::max(min_lag_samples_, MsToSamples(kMaxPitchMs, sample_rate_hz_));
   min_window_samples_ = MsToSamples(kMinWindowMs, sample_rate_hz_);
+  quiet_rms_ = kQuietRms;
 }
 
 int TimeStretcher::min_input_samples() const { return sample_rate_hz_ * kMinInputMs / 1000; }
+
+void TimeStretcher::SetQuietRms(double rms) {
+  quiet_rms_ = std::isfinite(rms) ? std::clamp(rms, kQuietRms, 32768.0) : kQuietRms;
+}
 
 double TimeStretcher::BestLag(const float* signal, int signal_samples, int first_lag, int last_lag,
                               int min_window_samples, int* best_lag) const {
@@ -205,7 +210,7 @@ int TimeStretcher::RefineToFundamental(const int* candidates, int found, int inp
 int TimeStretcher::ChooseLag(const int16_t* input, int input_samples, double correlation_threshold,
                              bool allow_two_periods, int max_lag_samples) {
   // Both channels are spliced at the lag found on their mix.
-  const bool quiet = MixDown(input, input_samples) < kQuietRms;
+  const bool quiet = MixDown(input, input_samples) < quiet_rms_;
 
   // Coarse search at about 4 kHz, refined at the full rate.
   Decimate(input_samples);

@@ -36,6 +36,11 @@ class TimeStretcher {
   // Lengthens `input` the same way; returns the samples per channel added.
   int PreemptiveExpand(const int16_t* input, int input_samples, std::vector<int16_t>* output);
 
+  // Blocks below this RMS (int16 scale) are quiet: stretched at any lag,
+  // periodic or not. Never below the default, -45 dBov.
+  void SetQuietRms(double rms);
+  double quiet_rms() const { return quiet_rms_; }
+
   int sample_rate_hz() const { return sample_rate_hz_; }
   int channels() const { return channels_; }
 
@@ -79,6 +84,7 @@ class TimeStretcher {
   int min_lag_samples_;                     // shortest pitch period searched, full rate
   int max_lag_samples_;                     // longest pitch period searched, full rate
   int min_window_samples_;                  // shortest correlation window, full rate
+  double quiet_rms_;                        // below it a block is quiet (int16 scale)
   std::vector<float> mono_;                 // the input mixed down to one channel
   std::vector<float> decimated_;            // mono_ low-passed and decimated
   std::vector<double> coarse_correlation_;  // by decimated lag

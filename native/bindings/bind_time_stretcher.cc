@@ -140,6 +140,18 @@ void init_time_stretcher(py::module_& m) {
           py::arg("pcm"),
           "Inserts one pitch period where that leaves no glitch. Returns (output, samples "
           "added per channel); 0 means the block came back unchanged.")
+      .def_property(
+          "quiet_dbov",
+          [](const TimeStretcher& s) { return 20.0 * std::log10(s.quiet_rms() / 32768.0); },
+          [](TimeStretcher& s, double dbov) {
+            if (!std::isfinite(dbov) || dbov > 0.0)
+              throw py::value_error("quiet_dbov must be a finite level <= 0 dBov, got " +
+                                    std::to_string(dbov));
+            s.SetQuietRms(32768.0 * std::pow(10.0, dbov / 20.0));
+          },
+          "Blocks quieter than this (RMS, dBov) are stretched at any lag, periodic or not; "
+          "-45 by default, never lower (a caller that knows the room's background sets it "
+          "just above).")
       .def_property_readonly("min_input_samples", &TimeStretcher::min_input_samples,
                              "Shortest block accepted, samples per channel (30 ms).")
       .def_property_readonly("sample_rate_hz", &TimeStretcher::sample_rate_hz)

@@ -199,6 +199,7 @@ class TimeStretcher:
     def preemptive_expand(
         self, pcm: npt.NDArray[np.int16] | npt.NDArray[np.float32]
     ) -> tuple[npt.NDArray[Any], int]: ...
+    quiet_dbov: float
     @property
     def min_input_samples(self) -> int: ...
     @property

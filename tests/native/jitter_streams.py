@@ -20,7 +20,9 @@ FRAME_SAMPLES = 480  # 10 ms at 48 kHz
 NOISE_RMS = 30.0  # background noise floor of the test signals (-61 dBFS)
 
 
-def talk_signal(packets: int, *, seed: int = 1, pauses: bool = True) -> npt.NDArray[np.int16]:
+def talk_signal(
+    packets: int, *, seed: int = 1, pauses: bool = True, noise_rms: float = NOISE_RMS
+) -> npt.NDArray[np.int16]:
     """Voiced-like talk spurts (300 ms) and pauses (200 ms) over a noise floor.
 
     A harmonic tone with a slow pitch glide stands in for speech: it has
@@ -32,17 +34,22 @@ def talk_signal(packets: int, *, seed: int = 1, pauses: bool = True) -> npt.NDAr
     phase = 2 * np.pi * np.cumsum(pitch_hz) / 48000
     voiced = sum(np.sin(k * phase) / k for k in range(1, 6)) * 5000
     talking = (t % 0.5) < 0.3 if pauses else np.ones(len(t), dtype=bool)
-    signal = voiced * talking + rng.normal(0.0, NOISE_RMS, len(t))
+    signal = voiced * talking + rng.normal(0.0, noise_rms, len(t))
     return np.clip(signal, -32768, 32767).astype(np.int16)
 
 
 @functools.lru_cache(maxsize=8)
 def opus_packets(
-    count: int, *, fec: bool = True, dtx: bool = False, pauses: bool = True
+    count: int,
+    *,
+    fec: bool = True,
+    dtx: bool = False,
+    pauses: bool = True,
+    noise_rms: float = NOISE_RMS,
 ) -> tuple[bytes, ...]:
     """`count` Opus packets of talk_signal (the same for the same arguments)."""
     encoder = _native.OpusEncoder(fec=fec, expected_loss_pct=20 if fec else 0, dtx=dtx)
-    frames = talk_signal(count, pauses=pauses).reshape(count, 960)
+    frames = talk_signal(count, pauses=pauses, noise_rms=noise_rms).reshape(count, 960)
     return tuple(encoder.encode(frame) for frame in frames)
 
 

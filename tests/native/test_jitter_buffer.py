@@ -283,6 +283,41 @@ def test_a_lasting_rise_in_delay_is_followed_by_waiting() -> None:
     assert result.delays_ms[590] > result.delays_ms[290] + 55.0
 
 
+def test_in_a_noisy_room_the_pauses_are_stretched_too() -> None:
+    """With background noise at -35 dBov (above the stretcher's own quiet
+    level), a fall in delay is also taken out of the pauses by stretching
+    and trimming at any length, once the background is known; without
+    the buffer's background estimate only whole quiet frames went there."""
+    noise_rms = 32768 * 10 ** (-35 / 20)
+    packets = opus_packets(400, fec=False, noise_rms=noise_rms)
+    arrivals = steady_arrivals(packets, delay_ms=90.0)
+    for a in arrivals[150:]:  # a shorter route from 3 s on
+        a.arrival_ms -= 60.0
+    buffer = _native.JitterBuffer()
+    events = sorted(arrivals, key=lambda a: a.arrival_ms)
+    e = 0
+    in_pauses: list[int] = []
+    for step in range(790):
+        now_ms = step * 10.0
+        while e < len(events) and events[e].arrival_ms <= now_ms:
+            a = events[e]
+            buffer.insert(
+                a.payload,
+                sequence_number=a.sequence_number,
+                timestamp=a.timestamp,
+                arrival_time_ms=a.arrival_ms,
+            )
+            e += 1
+        before = buffer.stats()["removedSamplesForAcceleration"]
+        buffer.pull(now_ms)
+        removed = int(buffer.stats()["removedSamplesForAcceleration"] - before)
+        start = buffer.playout_timestamp
+        # talk_signal pauses from 300 to 500 ms of every 500 ms
+        if removed and start is not None and 0.31 < (start / 48000) % 0.5 < 0.49:
+            in_pauses.append(removed)
+    assert any(r % FRAME_SAMPLES for r in in_pauses), in_pauses
+
+
 # --- repair and concealment -----------------------------------------------------
 
 

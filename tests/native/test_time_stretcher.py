@@ -172,6 +172,31 @@ def test_quiet_block_is_cut_exactly_to_the_limit() -> None:
         stretcher.accelerate(quiet, max_removed_samples=-1)
 
 
+def test_the_quiet_level_follows_the_room() -> None:
+    """Noise at -35 dBov is neither periodic nor quiet by default; with the
+    quiet level raised above it (as the jitter buffer does from its
+    background estimate) it is stretched like any pause."""
+    stretcher = _native.TimeStretcher(sample_rate_hz=48000)
+    rng = np.random.default_rng(2)
+    noise = rng.normal(0.0, 32768 * 10 ** (-35 / 20), 1440).astype(np.int16)
+    assert stretcher.quiet_dbov == pytest.approx(-45.0, abs=0.1)
+    assert stretcher.accelerate(noise)[1] == 0
+    assert stretcher.preemptive_expand(noise)[1] == 0
+    stretcher.quiet_dbov = -29.0
+    assert stretcher.quiet_dbov == pytest.approx(-29.0)
+    out, removed = stretcher.accelerate(noise)
+    assert removed > 0 and len(out) == 1440 - removed
+    assert stretcher.preemptive_expand(noise)[1] > 0
+    # A loud tone stays judged by its periodicity alone.
+    tone = harmonic_tone(48000, 1440)
+    assert stretcher.accelerate(tone)[1] in (240, 480)
+    stretcher.quiet_dbov = -80.0  # never below the default
+    assert stretcher.quiet_dbov == pytest.approx(-45.0, abs=0.1)
+    for bad in (1.0, float("nan"), float("inf")):
+        with pytest.raises(ValueError, match="quiet_dbov must be a finite level <= 0 dBov"):
+            stretcher.quiet_dbov = bad
+
+
 @pytest.mark.parametrize("mode", ["accelerate", "preemptive_expand"])
 def test_stereo_channels_stay_aligned(mode: str) -> None:
     stretcher = _native.TimeStretcher(sample_rate_hz=16000, channels=2)
