@@ -23,51 +23,61 @@ const double kQuietFloorPower = std::pow(32768.0 * std::pow(10.0, -50.0 / 20.0),
 // White-noise correction of -40 dB keeps the recursion well conditioned.
 constexpr double kWhiteNoiseCorrection = 1.0001;
 
-double BlockPower(const int16_t* pcm, size_t count) {
+// Mean power of every `stride`-th sample of pcm, `count` of them.
+double BlockPower(const int16_t* pcm, size_t count, int stride) {
   if (count == 0) return 0.0;
   double sum = 0.0;
-  for (size_t i = 0; i < count; ++i) sum += static_cast<double>(pcm[i]) * pcm[i];
+  for (size_t i = 0; i < count; ++i) {
+    const double value = pcm[i * static_cast<size_t>(stride)];
+    sum += value * value;
+  }
   return sum / static_cast<double>(count);
 }
 
 }  // namespace
 
 ComfortNoise::ComfortNoise(int sample_rate_hz, int channels)
-    : sample_rate_hz_(sample_rate_hz), channels_(channels), history_(channels) {
+    : sample_rate_hz_(sample_rate_hz), channels_(channels), state_(channels) {
   Reset();
 }
 
 void ComfortNoise::Reset() {
-  background_power_ = 0.0;
   has_level_ = false;
   analyzed_samples_ = 0;
-  autocorrelation_.fill(0.0);
-  autocorrelation_[0] = 1.0;
-  lpc_.fill(0.0);
-  lpc_[0] = 1.0;
-  residual_ratio_ = 1.0;
-  for (auto& state : history_) state.fill(0.0);
+  for (Channel& channel : state_) {
+    channel = Channel();
+    channel.autocorrelation[0] = 1.0;
+    channel.lpc[0] = 1.0;
+  }
+}
+
+double ComfortNoise::background_power() const {
+  double sum = 0.0;
+  for (const Channel& channel : state_) sum += channel.power;
+  return state_.empty() ? 0.0 : sum / static_cast<double>(state_.size());
 }
 
 void ComfortNoise::Analyze(const int16_t* pcm, int samples) {
   if (samples <= 0) return;
   analyzed_samples_ += samples;
-  const size_t count = static_cast<size_t>(samples) * channels_;
-  const double power = BlockPower(pcm, count);
-
-  // Step 1: follow the minimum down at once, up at a bounded rate.
   const double block_s = static_cast<double>(samples) / sample_rate_hz_;
   const double rise = std::pow(10.0, kRiseDbPerSecond * block_s / 10.0);
+  for (int c = 0; c < channels_; ++c) AnalyzeChannel(pcm + c, samples, rise, &state_[c]);
+  has_level_ = true;
+}
+
+void ComfortNoise::AnalyzeChannel(const int16_t* pcm, int samples, double rise,
+                                  Channel* channel) const {
+  // Step 1: follow the minimum down at once, up at a bounded rate.
+  const double power = BlockPower(pcm, static_cast<size_t>(samples), channels_);
   if (!has_level_) {
-    background_power_ = std::max(power, kFloorPower);
-    has_level_ = true;
+    channel->power = std::max(power, kFloorPower);
   } else {
-    background_power_ = std::max(kFloorPower, std::min(power, background_power_ * rise));
+    channel->power = std::max(kFloorPower, std::min(power, channel->power * rise));
   }
 
   // Step 2: blocks near the background teach the envelope.
-  // TODO(#2): stereo noise takes its envelope from the first channel only.
-  if (power > kEnvelopeBlockRatio * background_power_ || power <= kFloorPower) return;
+  if (power > kEnvelopeBlockRatio * channel->power || power <= kFloorPower) return;
   std::array<double, kLpcOrder + 1> block{};
   for (int lag = 0; lag <= kLpcOrder; ++lag) {
     double sum = 0.0;
@@ -77,19 +87,20 @@ void ComfortNoise::Analyze(const int16_t* pcm, int samples) {
   }
   if (block[0] <= 0.0) return;
   for (int lag = 0; lag <= kLpcOrder; ++lag)
-    autocorrelation_[lag] = kEnvelopeSmoothing * autocorrelation_[lag] +
-                            (1.0 - kEnvelopeSmoothing) * block[lag] / block[0];
-  UpdateFilter();
+    channel->autocorrelation[lag] = kEnvelopeSmoothing * channel->autocorrelation[lag] +
+                                    (1.0 - kEnvelopeSmoothing) * block[lag] / block[0];
+  UpdateFilter(channel);
 }
 
-void ComfortNoise::UpdateFilter() {
+void ComfortNoise::UpdateFilter(Channel* channel) {
   // Levinson-Durbin recursion on the smoothed, normalised autocorrelation.
+  const auto& r = channel->autocorrelation;
   std::array<double, kLpcOrder + 1> a{};
   a[0] = 1.0;
-  double error = autocorrelation_[0] * kWhiteNoiseCorrection;
+  double error = r[0] * kWhiteNoiseCorrection;
   for (int i = 1; i <= kLpcOrder; ++i) {
-    double acc = autocorrelation_[i];
-    for (int j = 1; j < i; ++j) acc += a[j] * autocorrelation_[i - j];
+    double acc = r[i];
+    for (int j = 1; j < i; ++j) acc += a[j] * r[i - j];
     const double k = -acc / error;
     if (!(std::fabs(k) < 1.0)) return;  // unstable: keep the previous filter
     std::array<double, kLpcOrder + 1> next = a;
@@ -98,25 +109,24 @@ void ComfortNoise::UpdateFilter() {
     a = next;
     error *= 1.0 - k * k;
   }
-  lpc_ = a;
-  residual_ratio_ = std::max(error / (autocorrelation_[0] * kWhiteNoiseCorrection), 1e-6);
+  channel->lpc = a;
+  channel->residual_ratio = std::max(error / (r[0] * kWhiteNoiseCorrection), 1e-6);
 }
 
 void ComfortNoise::Generate(int samples, int16_t* out) {
-  // White noise of unit power (uniform on [-sqrt 3, sqrt 3]) through the
-  // all-pole envelope, scaled so that the output has the background power.
-  const double gain = std::sqrt(background_power_ * residual_ratio_);
+  // White noise of unit power (uniform on [-sqrt 3, sqrt 3]) through each
+  // channel's all-pole envelope, scaled to that channel's background power.
   for (int n = 0; n < samples; ++n) {
     for (int c = 0; c < channels_; ++c) {
       random_state_ ^= random_state_ << 13;  // xorshift32 (Marsaglia 2003)
       random_state_ ^= random_state_ >> 17;
       random_state_ ^= random_state_ << 5;
       const double white = (random_state_ / 4294967296.0 * 2.0 - 1.0) * std::sqrt(3.0);
-      auto& state = history_[c];
-      double value = gain * white;
-      for (int k = 1; k <= kLpcOrder; ++k) value -= lpc_[k] * state[k - 1];
-      for (int k = kLpcOrder - 1; k > 0; --k) state[k] = state[k - 1];
-      state[0] = value;
+      Channel& channel = state_[c];
+      double value = std::sqrt(channel.power * channel.residual_ratio) * white;
+      for (int k = 1; k <= kLpcOrder; ++k) value -= channel.lpc[k] * channel.history[k - 1];
+      for (int k = kLpcOrder - 1; k > 0; --k) channel.history[k] = channel.history[k - 1];
+      channel.history[0] = value;
       out[n * channels_ + c] =
           static_cast<int16_t>(std::clamp(std::lround(value), -32768L, 32767L));
     }
@@ -124,8 +134,8 @@ void ComfortNoise::Generate(int samples, int16_t* out) {
 }
 
 bool ComfortNoise::IsQuiet(const int16_t* pcm, int samples) const {
-  const double power = BlockPower(pcm, static_cast<size_t>(samples) * channels_);
-  return power <= std::max(kQuietBlockRatio * background_power_, kQuietFloorPower);
+  const double power = BlockPower(pcm, static_cast<size_t>(samples) * channels_, 1);
+  return power <= std::max(kQuietBlockRatio * background_power(), kQuietFloorPower);
 }
 
 }  // namespace cloudlink::audio

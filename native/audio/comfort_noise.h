@@ -23,14 +23,16 @@ class ComfortNoise {
 
   ComfortNoise(int sample_rate_hz, int channels);
 
-  // Learns from decoded audio (interleaved, `samples` per channel).
+  // Learns from decoded audio (interleaved, `samples` per channel). Each
+  // channel has its own level and envelope.
   void Analyze(const int16_t* pcm, int samples);
 
   // Writes `samples` per channel of noise at the background level.
   void Generate(int samples, int16_t* out);
 
-  // Mean power per sample of the background, in int16 units squared.
-  double background_power() const { return background_power_; }
+  // Mean power per sample of the background over the channels, in int16
+  // units squared.
+  double background_power() const;
   // True once a second of audio has been analysed: enough, in speech, to
   // have met a pause, so that the minimum is the background and not a
   // quiet stretch of the first words.
@@ -43,17 +45,23 @@ class ComfortNoise {
   void Reset();
 
  private:
-  void UpdateFilter();
+  // One channel's background: level, envelope and synthesis state.
+  struct Channel {
+    double power = 0.0;
+    std::array<double, kLpcOrder + 1> autocorrelation{};
+    std::array<double, kLpcOrder + 1> lpc{};  // lpc[0] == 1
+    double residual_ratio = 1.0;              // prediction error power / signal power
+    std::array<double, kLpcOrder> history{};  // synthesis filter state
+  };
+
+  void AnalyzeChannel(const int16_t* pcm, int samples, double rise, Channel* channel) const;
+  static void UpdateFilter(Channel* channel);
 
   int sample_rate_hz_;
   int channels_;
-  double background_power_ = 0.0;
   bool has_level_ = false;
   int64_t analyzed_samples_ = 0;  // per channel
-  std::array<double, kLpcOrder + 1> autocorrelation_{};
-  std::array<double, kLpcOrder + 1> lpc_{};             // lpc_[0] == 1
-  double residual_ratio_ = 1.0;                         // prediction error power / signal power
-  std::vector<std::array<double, kLpcOrder>> history_;  // synthesis filter state per channel
+  std::vector<Channel> state_;
   uint32_t random_state_ = 0x12345678u;
 };
 

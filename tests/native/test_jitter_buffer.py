@@ -432,6 +432,37 @@ def test_long_gap_fades_to_comfort_noise_and_merges_back() -> None:
     assert np.abs(np.diff(around)).max() <= speech_steps
 
 
+def test_stereo_comfort_noise_keeps_each_channels_level_and_colour() -> None:
+    """A room whose left channel hums low and loud and whose right hisses
+    high and soft: in a long gap each channel's comfort noise has its own
+    level and its own spectral tilt."""
+    rng = np.random.default_rng(8)
+    samples = 150 * 960
+    white = rng.normal(0.0, 1.0, (samples, 2))
+    low = np.convolve(white[:, 0], np.ones(24) / 24, mode="same")  # under ~1 kHz
+    high = np.diff(white[:, 1], prepend=0.0)  # rising with frequency
+    left = low / low.std() * 32768 * 10 ** (-30 / 20)
+    right = high / high.std() * 32768 * 10 ** (-45 / 20)
+    pcm = np.clip(np.stack([left, right], axis=1), -32768, 32767).astype(np.int16)
+    encoder = _native.OpusEncoder(channels=2, fec=False, bitrate_bps=64000)
+    packets = [encoder.encode(pcm[i * 960 : (i + 1) * 960]) for i in range(150)]
+    gap = range(80, 120)  # 800 ms lost, after 1.6 s of the room
+    buffer = _native.JitterBuffer(channels=2)
+    result = play(buffer, steady_arrivals(packets, skip=gap), duration_ms=2900)
+    whole = [i for i, n in enumerate(result.concealed) if n == FRAME_SAMPLES]
+    noise = np.concatenate([result.frames[i] for i in whole[-20:]]).astype(np.float64)
+
+    def high_share(x: np.ndarray) -> float:
+        power = np.abs(np.fft.rfft(x)) ** 2
+        return float(power[len(power) // 4 :].sum() / power.sum())  # above 6 kHz
+
+    for channel, (source, level) in enumerate([(left, -30.0), (right, -45.0)]):
+        heard_dbov = 20 * np.log10(noise[:, channel].std() / 32768)
+        assert abs(heard_dbov - level) < 4.0, (channel, heard_dbov)
+        assert abs(high_share(noise[:, channel]) - high_share(source)) < 0.25, channel
+    assert high_share(noise[:, 1]) > high_share(noise[:, 0]) + 0.3
+
+
 def test_burst_concealment_ends_nearer_the_background_than_libopus() -> None:
     """Over a 200 ms burst libopus's concealment drifts away from the stream's
     background (a fading pitch buzz); ours ends as noise at its level."""
