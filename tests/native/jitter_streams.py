@@ -95,8 +95,10 @@ class Playout:
     frames: list[npt.NDArray[np.int16]]
     timestamps: list[int | None]
     delays_ms: list[float]
+    targets_ms: list[float]
     accepted: list[bool]
     concealed: list[int]  # samples concealed in each frame
+    removed: list[int]  # samples removed by acceleration in each pull
 
     @property
     def audio(self) -> npt.NDArray[np.int16]:
@@ -113,8 +115,8 @@ def play(
 ) -> Playout:
     """Inserts each packet when it arrives and pulls on a steady clock."""
     events = sorted(arrivals, key=lambda a: a.arrival_ms)
-    result = Playout([], [], [], [], [])
-    concealed = 0
+    result = Playout([], [], [], [], [], [], [])
+    concealed = removed = 0
     next_event = 0
     now_ms = start_ms
     while now_ms < start_ms + duration_ms:
@@ -131,12 +133,15 @@ def play(
             )
             next_event += 1
         frame = buffer.pull(now_ms)
-        total = int(buffer.stats()["concealedSamples"])
-        result.concealed.append(total - concealed)
-        concealed = total
+        stats = buffer.stats()
+        result.concealed.append(int(stats["concealedSamples"]) - concealed)
+        result.removed.append(int(stats["removedSamplesForAcceleration"]) - removed)
+        concealed = int(stats["concealedSamples"])
+        removed = int(stats["removedSamplesForAcceleration"])
         result.frames.append(frame)
         result.timestamps.append(buffer.playout_timestamp)
         result.delays_ms.append(buffer.current_delay_ms)
+        result.targets_ms.append(buffer.target_delay_ms)
         now_ms += pull_period_ms
     return result
 

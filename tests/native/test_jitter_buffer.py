@@ -293,28 +293,13 @@ def test_in_a_noisy_room_the_pauses_are_stretched_too() -> None:
     arrivals = steady_arrivals(packets, delay_ms=90.0)
     for a in arrivals[150:]:  # a shorter route from 3 s on
         a.arrival_ms -= 60.0
-    buffer = _native.JitterBuffer()
-    events = sorted(arrivals, key=lambda a: a.arrival_ms)
-    e = 0
-    in_pauses: list[int] = []
-    for step in range(790):
-        now_ms = step * 10.0
-        while e < len(events) and events[e].arrival_ms <= now_ms:
-            a = events[e]
-            buffer.insert(
-                a.payload,
-                sequence_number=a.sequence_number,
-                timestamp=a.timestamp,
-                arrival_time_ms=a.arrival_ms,
-            )
-            e += 1
-        before = buffer.stats()["removedSamplesForAcceleration"]
-        buffer.pull(now_ms)
-        removed = int(buffer.stats()["removedSamplesForAcceleration"] - before)
-        start = buffer.playout_timestamp
-        # talk_signal pauses from 300 to 500 ms of every 500 ms
-        if removed and start is not None and 0.31 < (start / 48000) % 0.5 < 0.49:
-            in_pauses.append(removed)
+    result = play(_native.JitterBuffer(), arrivals, duration_ms=7900)
+    # talk_signal pauses from 300 to 500 ms of every 500 ms
+    in_pauses = [
+        removed
+        for removed, start in zip(result.removed, result.timestamps, strict=True)
+        if removed and start is not None and 0.31 < (start / 48000) % 0.5 < 0.49
+    ]
     assert any(r % FRAME_SAMPLES for r in in_pauses), in_pauses
 
 
@@ -515,23 +500,7 @@ def test_target_rises_at_once_on_a_spike_and_falls_slowly() -> None:
     arrivals = steady_arrivals(packets)
     for a in arrivals[150:155]:  # a 150 ms queue builds and drains
         a.arrival_ms += 150.0
-    buffer = _native.JitterBuffer()
-    targets = []
-    events = sorted(arrivals, key=lambda a: a.arrival_ms)
-    e = 0
-    for step in range(1200):
-        now_ms = step * 10.0
-        while e < len(events) and events[e].arrival_ms <= now_ms:
-            a = events[e]
-            buffer.insert(
-                a.payload,
-                sequence_number=a.sequence_number,
-                timestamp=a.timestamp,
-                arrival_time_ms=a.arrival_ms,
-            )
-            e += 1
-        buffer.pull(now_ms)
-        targets.append(buffer.target_delay_ms)
+    targets = play(_native.JitterBuffer(), arrivals, duration_ms=12000).targets_ms
     before = targets[int(3000 / 10)]
     spike = max(targets[300:360])
     assert before < 30.0
