@@ -589,18 +589,20 @@ void JitterBuffer::AdjustDelay(double now_ms) {
   // Step 3: too late: shorten by a pitch period, or drop a quiet frame. A
   // cut may take the slack and each whole frame of protection beyond the
   // target; a trim only the slack.
+  // (Measured again: audio decoded ahead of a packet duration that is not
+  // a whole number of frames moves both.)
   if (shorten || trim) {
-    const double spare_frames = trim ? 0.0 : std::floor((protection_ms - target_ms) / kFrameMs);
+    const double spare_ms = ProtectionMs(now_ms) - target_ms;
+    const double spare_frames = trim ? 0.0 : std::floor(spare_ms / kFrameMs);
     const int most =
-        static_cast<int>((slack_ms + spare_frames * kFrameMs) * config_.sample_rate_hz / 1000);
+        static_cast<int>((SlackMs() + spare_frames * kFrameMs) * config_.sample_rate_hz / 1000);
     const int removed =
         can_stretch ? stretcher_.Accelerate(sync_.data(), input, &scratch_, most) : 0;
     if (removed > 0 && StretchedTo(input - removed)) {
       sync_.ReplaceFront(input, scratch_.data(), input - removed);
       play_media_ += static_cast<double>(removed) * media_per_sample_;
       stats_.removed_samples_for_acceleration += removed;
-    } else if (shorten &&
-               (quiet || (can_drop && protection_ms - target_ms > kForcedDropMarginMs))) {
+    } else if (spare_frames >= 1.0 && (quiet || (can_drop && spare_ms > kForcedDropMarginMs))) {
       DropFrame();
     }
     return;
