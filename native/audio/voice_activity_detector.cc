@@ -6,6 +6,16 @@
 // spectrum follows the background in pauses; per band, the minimum of the
 // smoothed power over 1.5 s (Martin 2001) lifts it when the background grows
 // louder than a pause-only tracker could learn.
+//
+// Babble and typing fool that test: other voices and key clicks are unlike
+// any steady noise spectrum. Two rules of our own follow it. The level rule
+// learns the background's mean level and its spread (mean shortfall below
+// the mean) and passes only frames that stand above what the background
+// reaches by itself; for a steady noise the spread is so small that the rule
+// lets everything through. The click rule notices speech "runs" too short to
+// be speech (blips); after a few, an onset counts only if its second frame
+// still holds its energy, which a click, over within a few milliseconds,
+// never does.
 
 #include "audio/voice_activity_detector.h"
 
@@ -46,8 +56,6 @@ constexpr double kMinAprioriSnr = 0.00316;  // 10^(-25 / 10)
 // frames of noise alone stay under 0.03 in 99% of cases and reach 0.08 about
 // once a minute at 8 kHz (never in 2 minutes at 16 or 48 kHz), and speech
 // within 5 dB of the noise or louder clears them on about 90% of its frames.
-// TODO(#2): tuned on synthetic speech in white noise only; babble and office
-// noise may need other thresholds, and the margins measured may be optimistic.
 constexpr double kLlrOnThreshold = 0.08;
 constexpr double kLlrOffThreshold = 0.03;
 constexpr double kLlrSlope = 0.01;
@@ -75,6 +83,64 @@ constexpr double kBandSmoothing = 0.3;
 constexpr int kSubwindowFrames = 25;
 constexpr int kSubwindows = 6;
 constexpr double kNoiseRiseRatio = 2.0;
+
+// The level rule. A frame starts speech only above the background's mean
+// level by a margin that grows with the background's spread, 6 dB per dB of
+// spread beyond 0.6 dB, up to 8 dB, and goes on above 3/8 of that margin.
+// White noise (a spread of 0.39 dB at 16 kHz) gets no margin, so Sohn's test
+// alone judges speech in steady noise; office roar (about 1 dB) gets 2.4 dB;
+// babble (2-4 dB) gets the full 8 dB, which six voices exceed in under 1
+// frame in 500 (a gate at 8 dB on and 3 dB off over their true mean keeps
+// their false starts under 1%). Chosen on babble and office noise made as
+// bench_voice_activity.py makes them (alice and bob at 20 and 10 dB SNR,
+// and the noise alone), over draws that the bench itself does not play.
+// TODO(#2): babble at 15 dB SNR agrees 0.4% less than WebRTC; 1 of 12 draws alone: 1.8% false.
+constexpr double kMarginPerSpread = 6.0;
+constexpr double kSteadySpreadDb = 0.6;
+constexpr double kMaxMarginDb = 8.0;
+constexpr double kOffMarginRatio = 0.375;
+// The background's level and spread are first taken outright from the
+// first 500 ms (five times the noise spectrum's 100 ms: a babble's lull can
+// last 100 ms, and a level learnt too low lets the babble through until it
+// is unlearnt). Then they are running means over the first 200 frames
+// learnt, then move 0.5% a frame (a time constant of 2 s, over a babble's
+// loud and soft stretches). One frame moves the level by at most 1.5
+// spreads and counts a shortfall of at most 2 spreads (spreads of at least
+// 1 dB), so a moment in which every voice of a babble pauses does not drag
+// the level down.
+constexpr int kLevelStartupFrames = 50;
+constexpr double kLevelSmoothing = 0.005;
+constexpr double kMaxLevelStepSpreads = 1.5;
+constexpr double kMaxShortfallSpreads = 2.0;
+constexpr double kMinClampSpreadDb = 1.0;
+// A frame 12 dB over the background's mean is a talker's (six-voice babble
+// never gets there); for 300 ms after one, about the length of a syllable,
+// the quiet frames are the talker's too and are not learnt (else the
+// talker's soft sounds would raise the background).
+constexpr double kLoudDb = 12.0;
+constexpr int kLoudHoldFrames = 30;
+// A background whose lowest level over 1.5 s stands 6 dB over the level
+// learnt has risen; its level and spread are then learnt afresh from the
+// next 500 ms, as at startup. The lowest level is that of the new 10 ms
+// alone, unsmoothed, so that a talker's shortest pauses reach the floor
+// (over 20 ms windows, 1.5 s of the committed carol's speech never does).
+// TODO(#2): babble grown 10 dB once learnt is never relearnt (90% stays speech); +6 dB takes 8 s.
+constexpr double kRiseDb = 6.0;
+// Speech-band power below which a new frame reads as this floor (about
+// -150 dBov over the band), so that digital silence has a level.
+constexpr double kMinNewFramePower = 1e-15 * 32768.0 * 32768.0;
+
+// The click rule. A speech run of at most 20 ms is a blip: a syllable lasts
+// far longer, a key click a few ms. Three blips within 2 s make onsets wait
+// for their second frame for the next 5 s: typing at two keystrokes a second
+// makes a blip about every 250 ms, while the committed talkers in white
+// noise make at most three in 10 s and never three within 2 s. An onset is
+// confirmed when its second frame's own speech-band power is at least half
+// the first's (a click has decayed by then), else it is one more blip.
+constexpr int kBlipFrames = 2;
+constexpr int kBlipWindowFrames = 200;
+constexpr int kClickWaitFrames = 500;
+constexpr double kConfirmPowerRatio = 0.5;
 
 constexpr double kInt16FullScale = 32768.0;
 
@@ -164,6 +230,7 @@ VoiceActivityDetector::VoiceActivityDetector(int sample_rate_hz, int hangover_ms
 
   fft_re_.resize(fft_size_);
   fft_im_.resize(fft_size_);
+  outright_levels_db_.reserve(kLevelStartupFrames);
   Reset();
 }
 
@@ -184,6 +251,24 @@ void VoiceActivityDetector::Reset() {
   speech_ = false;
   active_ = false;
   speech_probability_ = 0.0;
+
+  level_db_ = 0.0;
+  background_level_db_ = 0.0;
+  background_spread_db_ = 0.0;
+  level_subwindow_min_db_ = 0.0;
+  level_history_min_db_.assign(kSubwindows, 0.0);
+  outright_levels_db_.clear();
+  level_frames_learnt_ = 0;
+  spread_frames_learnt_ = 0;
+  relearn_frames_left_ = 0;
+  frames_since_loud_ = 0;
+
+  new_frame_power_ = 0.0;
+  onset_waiting_ = false;
+  waiting_power_ = 0.0;
+  run_frames_ = 0;
+  for (int& frames : frames_since_blip_) frames = kBlipWindowFrames + 1;
+  click_wait_frames_left_ = 0;
 }
 
 bool VoiceActivityDetector::ProcessInt16(const int16_t* frame) {
@@ -202,21 +287,33 @@ bool VoiceActivityDetector::ProcessFloat(const float* frame) {
 }
 
 void VoiceActivityDetector::ComputePowerSpectrum() {
-  // Window two frames, zero-pad and transform.
+  // Two real signals in one complex transform: the two frames windowed in
+  // the real part, the new frame alone (unwindowed) in the imaginary part,
+  // both zero-padded.
   const int analysis_samples = 2 * frame_samples_;
   for (int i = 0; i < fft_size_; ++i) {
     fft_re_[i] = i < analysis_samples ? analysis_[i] * window_[i] : 0.0f;
-    fft_im_[i] = 0.0f;
+    fft_im_[i] = i < frame_samples_ ? analysis_[frame_samples_ + i] : 0.0f;
   }
   Fft(fft_re_, fft_im_, cos_table_, sin_table_, bit_reverse_);
 
-  // Power per bin, scaled by the window's energy so that it reads as a
-  // mean square whatever the frame size.
+  // Split them by symmetry: bin k of the real part's spectrum is
+  // (X[k] + conj X[n - k]) / 2, of the imaginary part's
+  // (X[k] - conj X[n - k]) / 2j. Power per bin is scaled by the window's
+  // energy so that it reads as a mean square whatever the frame size.
   const float scale = static_cast<float>(1.0 / window_energy_);
+  double band_power = 0.0, new_power = 0.0;
   for (int k = first_bin_; k < last_bin_; ++k) {
-    const float re = fft_re_[k], im = fft_im_[k];
+    const float xr = fft_re_[k], xi = fft_im_[k];
+    const float yr = fft_re_[fft_size_ - k], yi = fft_im_[fft_size_ - k];
+    const float re = 0.5f * (xr + yr), im = 0.5f * (xi - yi);
+    const float new_re = 0.5f * (xi + yi), new_im = 0.5f * (yr - xr);
     power_[k - first_bin_] = std::max(kPowerFloor, (re * re + im * im) * scale);
+    band_power += power_[k - first_bin_];
+    new_power += static_cast<double>(new_re) * new_re + static_cast<double>(new_im) * new_im;
   }
+  level_db_ = 10.0 * std::log10(band_power);
+  new_frame_power_ = new_power / frame_samples_;
 }
 
 double VoiceActivityDetector::MeanLogLikelihoodRatio() {
@@ -264,8 +361,12 @@ void VoiceActivityDetector::TrackNoise(bool speech) {
                                  ? band_smoothed_[b]
                                  : std::min(band_subwindow_min_[b], band_smoothed_[b]);
   }
+  const double new_level_db = 10.0 * std::log10(std::max(new_frame_power_, kMinNewFramePower));
+  level_subwindow_min_db_ =
+      subwindow_frames_ == 0 ? new_level_db : std::min(level_subwindow_min_db_, new_level_db);
   if (++subwindow_frames_ == kSubwindowFrames) {
     band_history_min_[subwindows_done_ % kSubwindows] = band_subwindow_min_;
+    level_history_min_db_[subwindows_done_ % kSubwindows] = level_subwindow_min_db_;
     ++subwindows_done_;
     subwindow_frames_ = 0;
   }
@@ -286,6 +387,94 @@ void VoiceActivityDetector::TrackNoise(bool speech) {
   }
 }
 
+bool VoiceActivityDetector::AboveBackgroundLevel() const {
+  const double excess_spread_db = std::max(0.0, background_spread_db_ - kSteadySpreadDb);
+  double margin_db = std::min(kMaxMarginDb, kMarginPerSpread * excess_spread_db);
+  if (speech_) margin_db *= kOffMarginRatio;
+  return level_db_ > background_level_db_ + margin_db;
+}
+
+void VoiceActivityDetector::CountBlip() {
+  // This blip and the two before it within 2 s: a background of clicks.
+  if (frames_since_blip_[1] <= kBlipWindowFrames) click_wait_frames_left_ = kClickWaitFrames;
+  frames_since_blip_[1] = frames_since_blip_[0];
+  frames_since_blip_[0] = 0;
+}
+
+bool VoiceActivityDetector::ConfirmOnset(bool candidate) {
+  for (int& frames : frames_since_blip_) frames = std::min(frames + 1, kBlipWindowFrames + 1);
+
+  // Among clicks, an onset waits for a second frame that keeps its energy.
+  const bool onset = candidate && !speech_;
+  bool speech = candidate;
+  if (onset && click_wait_frames_left_ > 0 &&
+      !(onset_waiting_ && new_frame_power_ >= kConfirmPowerRatio * waiting_power_))
+    speech = false;
+
+  // A waiting onset that did not become speech was a blip, and so is a
+  // speech run of at most 20 ms.
+  if (onset_waiting_ && !speech) CountBlip();
+  onset_waiting_ = onset && !speech;
+  if (onset_waiting_) waiting_power_ = new_frame_power_;
+  if (speech) {
+    ++run_frames_;
+  } else {
+    if (run_frames_ > 0 && run_frames_ <= kBlipFrames) CountBlip();
+    run_frames_ = 0;
+  }
+  if (click_wait_frames_left_ > 0) --click_wait_frames_left_;
+  return speech;
+}
+
+void VoiceActivityDetector::TrackBackgroundLevel(bool speech) {
+  // A loud frame is the talker's, and so are the quiet ones just after it.
+  const bool loud = level_db_ > background_level_db_ + kLoudDb;
+  frames_since_loud_ = loud ? 0 : frames_since_loud_ + 1;
+
+  // At startup and when relearning, levels are taken outright: their mean,
+  // and their mean distance from it as the spread.
+  if (frames_seen_ <= kLevelStartupFrames || relearn_frames_left_ > 0) {
+    outright_levels_db_.push_back(level_db_);
+    const double count = static_cast<double>(outright_levels_db_.size());
+    double sum_db = 0.0, deviation_db = 0.0;
+    for (double level : outright_levels_db_) sum_db += level;
+    background_level_db_ = sum_db / count;
+    for (double level : outright_levels_db_) deviation_db += std::abs(level - background_level_db_);
+    background_spread_db_ = deviation_db / count;
+    level_frames_learnt_ = static_cast<int>(outright_levels_db_.size());
+    spread_frames_learnt_ = std::max(1, level_frames_learnt_ / 2);
+    if (relearn_frames_left_ > 0) --relearn_frames_left_;
+  } else if (!speech && frames_since_loud_ > kLoudHoldFrames) {
+    // Pauses away from the talker: running means, then a slow follow, each
+    // frame's pull clamped. The spread learns from the frames under the
+    // level only.
+    const double clamp_db = std::max(background_spread_db_, kMinClampSpreadDb);
+    const double step_db =
+        std::clamp(level_db_ - background_level_db_, -kMaxLevelStepSpreads * clamp_db,
+                   kMaxLevelStepSpreads * clamp_db);
+    ++level_frames_learnt_;
+    background_level_db_ += std::max(kLevelSmoothing, 1.0 / level_frames_learnt_) * step_db;
+    if (level_db_ < background_level_db_) {
+      ++spread_frames_learnt_;
+      const double shortfall_db =
+          std::min(background_level_db_ - level_db_, kMaxShortfallSpreads * clamp_db);
+      const double spread_rate = std::max(kLevelSmoothing, 1.0 / spread_frames_learnt_);
+      background_spread_db_ += spread_rate * (shortfall_db - background_spread_db_);
+    }
+  }
+
+  // The lowest level of the last 1.5 s well over the level learnt: the
+  // background has risen; learn it afresh from the next frames.
+  if (subwindows_done_ < 2 || relearn_frames_left_ > 0) return;
+  double minimum_db = level_subwindow_min_db_;
+  const int kept = std::min(subwindows_done_, kSubwindows);
+  for (int w = 0; w < kept; ++w) minimum_db = std::min(minimum_db, level_history_min_db_[w]);
+  if (minimum_db > background_level_db_ + kRiseDb) {
+    relearn_frames_left_ = kLevelStartupFrames;
+    outright_levels_db_.clear();
+  }
+}
+
 bool VoiceActivityDetector::Process() {
   // Level of the new frame, for the absolute floor on speech.
   double sum = 0.0;
@@ -293,7 +482,7 @@ bool VoiceActivityDetector::Process() {
     sum += static_cast<double>(analysis_[i]) * analysis_[i];
   frame_mean_square_ = sum / frame_samples_ / (kInt16FullScale * kInt16FullScale);
 
-  // The evidence for speech, as a probability; the very first frame only
+  // Sohn's evidence for speech, as a probability; the very first frame only
   // seeds the noise estimate, and no frame of the first 100 ms is speech.
   ComputePowerSpectrum();
   if (frames_seen_ == 0) noise_ = power_;
@@ -302,11 +491,20 @@ bool VoiceActivityDetector::Process() {
   speech_probability_ = 1.0 / (1.0 + std::exp(-(llr - threshold) / kLlrSlope));
   if (frame_mean_square_ < kMinSpeechMeanSquare || frames_seen_ < kStartupFrames)
     speech_probability_ = 0.0;
-  const bool speech = speech_probability_ > 0.5;
+  const bool sohn_speech = speech_probability_ > 0.5;
+
+  // The level rule, then the click rule.
+  if (sohn_speech && !AboveBackgroundLevel()) speech_probability_ = 0.0;
+  const bool candidate = speech_probability_ > 0.5;
+  const bool speech = ConfirmOnset(candidate);
+  if (candidate && !speech) speech_probability_ = 0.0;
   speech_ = speech;
 
-  // Learn the background, then hold the decision through the hangover.
-  TrackNoise(speech);
+  // Learn the background: its spectrum from what Sohn's test calls noise
+  // (a frame the rules hold back teaches it nothing), its level from what
+  // is finally judged silent. Then hold the decision through the hangover.
+  TrackNoise(sohn_speech);
+  TrackBackgroundLevel(speech);
   active_ = speech || hangover_left_ > 0;
   if (speech)
     hangover_left_ = hangover_frames_;

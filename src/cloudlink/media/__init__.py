@@ -6,6 +6,8 @@ nothing, so ``import cloudlink`` stays light):
 - ``frame``: :class:`AudioFrame`, 10 ms of int16 audio.
 - ``source``, ``file_source``, ``synthetic``: sources of 10 ms frames (WAV,
   any file PyAV reads, tone, noise, silence, the packaged speech).
+- ``background_noise``: babble of the packaged talkers and office noise, as
+  samples to add to speech.
 - ``sink``: memory, callback, WAV and PyAV container sinks.
 - ``rtp_payload``, ``send_pipeline``, ``receive_pipeline``: frames to RTP
   payloads (Opus, FEC, RED, echo cancelling) and back (jitter buffer).
