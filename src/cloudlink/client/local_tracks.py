@@ -99,15 +99,24 @@ class LocalAudioTrack:
         self._iterator: Iterator[AudioFrame] | None = self._open()
         self._silence = AudioFrame.silence(sample_rate_hz=sample_rate_hz)
         self._task: asyncio.Task[None] | None = None
+        # Set when the meeting's loudspeaker tick takes this track's frames,
+        # as a full-duplex sound card does: each tick plays, then captures.
+        self.driven_by_speaker = False
 
     @property
     def ssrc(self) -> int:
         """The RTP SSRC this track is sent under."""
         return self.stream.sender.ssrc
 
+    @property
+    def runs_own_clock(self) -> bool:
+        """Whether the track's own tick is still taking its frames."""
+        return self._task is not None and not self._task.done()
+
     def start(self) -> None:
-        """Starts sending (once)."""
-        if self._task is None:
+        """Starts sending on the track's own tick (once), unless the
+        loudspeaker's tick drives it."""
+        if self._task is None and not self.driven_by_speaker:
             self._task = asyncio.get_running_loop().create_task(self._run())
 
     def render(self, frame: AudioFrame) -> None:
@@ -164,26 +173,32 @@ class LocalAudioTrack:
             source = source()
         return iter(source)
 
+    async def step(self) -> None:
+        """One 10 ms tick: the source's next frame (silence when muted, held
+        or ended) through the echo canceller and the encoder, and sent."""
+        frame: AudioFrame | None = None
+        if not self.held and self._iterator is not None:
+            frame = next(self._iterator, None)
+            if frame is None:
+                # Silence follows, as from a live microphone: a stream that stops
+                # would be concealed by the receivers' jitter buffers instead.
+                self.ended = True
+                self._iterator = None
+                logger.info("audio source ended")
+        if frame is None or self.muted:
+            frame = self._silence
+            self.silent_frames_sent += 1
+        elif frame.sample_rate_hz != self.sample_rate_hz:
+            logger.warning("audio frame at %d Hz dropped", frame.sample_rate_hz)
+            frame = self._silence
+        self.frames_sent += 1
+        await self.stream.send_frame(frame)
+
     async def _run(self) -> None:
-        clock = PlayoutClock()
-        async for _ in clock.ticks():
-            frame: AudioFrame | None = None
-            if not self.held and self._iterator is not None:
-                frame = next(self._iterator, None)
-                if frame is None:
-                    # Silence follows, as from a live microphone: a stream that stops
-                    # would be concealed by the receivers' jitter buffers instead.
-                    self.ended = True
-                    self._iterator = None
-                    logger.info("audio source ended")
-            if frame is None or self.muted:
-                frame = self._silence
-                self.silent_frames_sent += 1
-            elif frame.sample_rate_hz != self.sample_rate_hz:
-                logger.warning("audio frame at %d Hz dropped", frame.sample_rate_hz)
-                frame = self._silence
-            self.frames_sent += 1
-            await self.stream.send_frame(frame)
+        async for _ in PlayoutClock().ticks():
+            if self.driven_by_speaker:
+                return  # the loudspeaker's tick takes the frames from here on
+            await self.step()
 
 
 class LocalVideoTrack:

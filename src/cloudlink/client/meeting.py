@@ -20,7 +20,7 @@ import asyncio
 import contextlib
 import dataclasses
 import logging
-from collections.abc import Callable, Collection
+from collections.abc import Awaitable, Callable, Collection
 from typing import TYPE_CHECKING, Any, Final
 
 from cloudlink.client.local_tracks import AudioInput, LocalAudioTrack, LocalVideoTrack, VideoInput
@@ -296,6 +296,8 @@ class Meeting:
         await self._publish(track, session)
         self.audio = track
         track.muted = muted
+        # With a loudspeaker playing, its tick captures the microphone too.
+        track.driven_by_speaker = self._speaker is not None
         track.start()
         # Publishing unmutes on the server (docs/signaling.md).
         self._set_me(audio_muted=False)
@@ -543,9 +545,21 @@ class Meeting:
             sample_rate_hz=self.options.sample_rate_hz,
             play=play,
             far_end=lambda: self.audio.render if self.audio is not None else None,
+            capture=self._microphone_step,
         )
+        if self.audio is not None:
+            # The microphone's own tick stops at its next turn; the
+            # loudspeaker's takes over from there (one device clock).
+            self.audio.driven_by_speaker = True
         self._speaker.start()
         return self._speaker
+
+    def _microphone_step(self) -> Callable[[], Awaitable[None]] | None:
+        """The published microphone's step, once its own tick has stopped."""
+        track = self.audio
+        if track is None or track.runs_own_clock:
+            return None
+        return track.step
 
     def _render_audio(self, participant_id: str, frame: AudioFrame) -> None:
         if self._speaker is not None:
