@@ -26,7 +26,9 @@ its ratio to the path's measured jitter p95.
 arrival in advance reaches at each fixed buffer: each 10 ms slot plays its
 packet if it has come, else the repair (FEC, or the packet itself from a
 RED copy in either of the next two packets) if that has come, else libopus
-PLC. It bounds what any jitter buffer can do at a given mean delay.
+PLC: the quality a fixed buffer can have at a given mean delay. Beside it,
+our buffer as it ships and with its target capped (max_delay_ms) at 1.2,
+1.4 and 1.6 x the jitter p95: the delay our buffer trades for quality.
 
 Run: .venv/bin/python bench/bench_loss_jitter.py [--quick | --frontier]
 """
@@ -121,9 +123,15 @@ def transmit(count: int, conditions: NetworkConditions) -> tuple[list[float | No
 
 
 def run_ours(
-    packets: list[bytes], arrivals: list[float | None], *, red: bool
+    packets: list[bytes],
+    arrivals: list[float | None],
+    *,
+    red: bool,
+    max_delay_ms: float = 2000.0,
 ) -> tuple[Outcome, dict[str, float]]:
-    buffer = _native.JitterBuffer(red_payload_type=RED_PT if red else None)
+    buffer = _native.JitterBuffer(
+        red_payload_type=RED_PT if red else None, max_delay_ms=max_delay_ms
+    )
     events = sorted((a, i) for i, a in enumerate(arrivals) if a is not None)
     last_timestamp = (len(packets) - 1) * PACKET_SAMPLES
     at_end: dict[str, int | float] | None = None
@@ -285,9 +293,12 @@ def run_oracle(
 
 
 def frontier(speech: Pcm, packets: list[bytes], clean: float) -> None:
-    """The oracle's PESQ-WB gap against its mean delay, at 10% random loss."""
+    """The oracle's PESQ-WB gap against its mean delay, at 10% random loss,
+    and where our jitter buffer stands on the same plane: adaptive as it
+    ships, and with its target held under a cap (JitterBuffer max_delay_ms),
+    the way a caller trades quality for delay."""
     print(
-        f"{'jit':>4} {'p95':>5} | {'buffer':>10} | {'FEC gap':>7} {'x p95':>5} | "
+        f"{'jit':>4} {'p95':>5} | {'buffer':>16} | {'FEC gap':>7} {'x p95':>5} | "
         f"{'RED gap':>7} {'x p95':>5}"
     )
     for jitter in (20.0, 50.0, 80.0):
@@ -301,7 +312,18 @@ def frontier(speech: Pcm, packets: list[bytes], clean: float) -> None:
                 outcome = run_oracle(packets, arrivals, buffer_ms=factor * p95, red=red)
                 gap = clean - pesq_wb(speech, outcome.pcm)
                 cells.append(f"{gap:>7.2f} {outcome.mean_delay_ms / p95:>5.2f}")
-            print(f"{int(jitter):>4} {p95:>5.1f} | {factor:>4.1f} x p95 | {cells[0]} | {cells[1]}")
+            label = f"oracle {factor:>3.1f} x p95"
+            print(f"{int(jitter):>4} {p95:>5.1f} | {label:>16} | {cells[0]} | {cells[1]}")
+            sys.stdout.flush()
+        for cap in (1.2, 1.4, 1.6, None):
+            cells = []
+            for red in (False, True):
+                limit_ms = 2000.0 if cap is None else cap * p95
+                outcome, _ = run_ours(packets, arrivals, red=red, max_delay_ms=limit_ms)
+                gap = clean - pesq_wb(speech, outcome.pcm)
+                cells.append(f"{gap:>7.2f} {outcome.mean_delay_ms / p95:>5.2f}")
+            label = "ours adaptive" if cap is None else f"ours <= {cap:>3.1f} x p95"
+            print(f"{int(jitter):>4} {p95:>5.1f} | {label:>16} | {cells[0]} | {cells[1]}")
             sys.stdout.flush()
 
 
