@@ -27,8 +27,8 @@ constexpr double kForgetFactor = 0.995;
 // bench_loss_jitter.py over 4 seeds: 0.7% raised the delay by 0.03-0.06x
 // the jitter p95 for 0.01-0.02 of mean PESQ-WB; 1.5% lowered it by
 // 0.04-0.1x and cost 0.05 of mean PESQ-WB with RED (0.1 at 20% loss).
-// TODO(#2): at 20 ms jitter this holds 1.7-2.1x the jitter p95 (target 1.3x);
-// a cap there costs 0.34 of PESQ-WB at 10% loss (docs/engine-benchmarks.md).
+// TODO(#2): at 20 ms jitter this holds 1.8-2.2x the jitter p95 (target 1.3x);
+// a cap there costs 0.41 of PESQ-WB at 10% loss (docs/engine-benchmarks.md).
 constexpr double kConcealedBudget = 0.01;
 // The output frame: a packet's audio is needed 10 ms at a time.
 constexpr double kFrameMs = 10.0;

@@ -48,6 +48,16 @@ constexpr int64_t kDuplicateMemoryPackets = 2 * kMaxDropoutPackets;
 // over 4 seeds with a 0.998 histogram memory, mean PESQ-WB gap with RED
 // 0.34 instead of 0.28).
 constexpr double kShortenHysteresisMs = 3.0;
+// Near the target, the delay moves only in a pause: speech is stretched
+// only when the protection is this far from the target, and otherwise the
+// buffer waits for a quiet frame, where a cut or a repeat costs nothing
+// (playout adjusted between talkspurts: Ramjee, Kurose, Towsley and
+// Schulzrinne, "Adaptive playout mechanisms for packetized audio
+// applications in wide-area networks", INFOCOM 1994). bench_loss_jitter.py
+// conditions over 4 seeds (0, 5, 10% loss at 20 ms jitter, at 50 ms, 10
+// and 20% at 80 ms; FEC and RED): mean PESQ-WB gap 0.349 against 0.407
+// when speech is stretched at any distance, the delay within 0.06x p95.
+constexpr double kSpeechStretchMs = 40.0;
 // Slack (buffered audio beyond whole frames) above this is trimmed: it is
 // delay that protects nothing. Below 2.5 ms, the shortest pitch period the
 // stretcher cuts, there is nothing to trim with.
@@ -585,6 +595,8 @@ void JitterBuffer::AdjustDelay(double now_ms) {
   const bool can_stretch = sync_.IsDecodedFront(input);
   const bool can_drop = sync_.IsDecodedFront(frame + step_samples_);
   const bool quiet = can_drop && comfort_noise_.IsQuiet(sync_.data(), frame);
+  const double off_target_ms = lengthen ? target_ms - protection_ms : protection_ms - target_ms;
+  if (!quiet && off_target_ms < kSpeechStretchMs) return;  // wait for a pause
 
   // Step 3: too late: shorten by a pitch period, or drop a quiet frame. A
   // cut may take the slack and each whole frame of protection beyond the
