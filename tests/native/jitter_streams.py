@@ -99,6 +99,7 @@ class Playout:
     accepted: list[bool]
     concealed: list[int]  # samples concealed in each frame
     removed: list[int]  # samples removed by acceleration in each pull
+    inserted: list[int]  # samples inserted by deceleration in each pull
 
     @property
     def audio(self) -> npt.NDArray[np.int16]:
@@ -115,8 +116,8 @@ def play(
 ) -> Playout:
     """Inserts each packet when it arrives and pulls on a steady clock."""
     events = sorted(arrivals, key=lambda a: a.arrival_ms)
-    result = Playout([], [], [], [], [], [], [])
-    concealed = removed = 0
+    result = Playout([], [], [], [], [], [], [], [])
+    concealed = removed = inserted = 0
     next_event = 0
     now_ms = start_ms
     while now_ms < start_ms + duration_ms:
@@ -136,8 +137,10 @@ def play(
         stats = buffer.stats()
         result.concealed.append(int(stats["concealedSamples"]) - concealed)
         result.removed.append(int(stats["removedSamplesForAcceleration"]) - removed)
+        result.inserted.append(int(stats["insertedSamplesForDeceleration"]) - inserted)
         concealed = int(stats["concealedSamples"])
         removed = int(stats["removedSamplesForAcceleration"])
+        inserted = int(stats["insertedSamplesForDeceleration"])
         result.frames.append(frame)
         result.timestamps.append(buffer.playout_timestamp)
         result.delays_ms.append(buffer.current_delay_ms)

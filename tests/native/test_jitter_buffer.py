@@ -4,6 +4,7 @@ duplicates, late packets, DTX, clock drift, sender restarts and bad input."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -22,6 +23,9 @@ from jitter_streams import (
 )
 
 from cloudlink import _native
+from cloudlink.media.wav import read_wav
+
+SPEECH_DIR = Path(__file__).resolve().parents[2] / "src" / "cloudlink" / "media" / "speech"
 
 STAT_KEYS = {
     "packetsReceived",
@@ -507,6 +511,44 @@ def test_target_rises_at_once_on_a_spike_and_falls_slowly() -> None:
     assert spike > 100.0  # risen within the spike itself
     assert targets[int(6000 / 10)] > 0.5 * spike  # still high 3 s later
     assert targets[-1] < 0.5 * spike  # but it does come down within 9 s
+
+
+def speech_packets() -> tuple[bytes, ...]:
+    """Two of the committed talkers (about 20 s) at 48 kHz over a -61 dBFS
+    noise floor, in 20 ms Opus packets without FEC."""
+    resampler = _native.Resampler(input_rate_hz=16000, output_rate_hz=48000)
+    talk = [read_wav(SPEECH_DIR / f"{name}.wav")[0] for name in ("alice", "bob")]
+    pcm = resampler.process(np.concatenate(talk)).astype(np.float64)
+    pcm += np.random.default_rng(1).normal(0.0, NOISE_RMS, len(pcm))
+    pcm = np.clip(pcm[: len(pcm) // 960 * 960], -32768, 32767).astype(np.int16)
+    encoder = _native.OpusEncoder(fec=False)
+    return tuple(encoder.encode(frame) for frame in pcm.reshape(-1, 960))
+
+
+def test_near_the_target_the_delay_moves_in_the_pauses() -> None:
+    """Every 3 s three packets come 30 ms late, and the target rises and
+    falls by less than 40 ms: the buffer lengthens and shortens in the
+    pauses of the speech, not in the words (which it did, stretching
+    pitch periods, wherever the target moved)."""
+    packets = speech_packets()
+    rng = np.random.default_rng(1)
+    arrivals = steady_arrivals(packets)
+    for a in arrivals:
+        a.arrival_ms += float(abs(rng.normal(0.0, 10.0 / 1.96)))
+    for first in range(100, len(arrivals) - 5, 150):
+        for a in arrivals[first : first + 3]:
+            a.arrival_ms += 30.0
+    result = play(_native.JitterBuffer(), arrivals, duration_ms=20.0 * len(packets) - 300.0)
+    # The level of each frame played with a stretch in it (after the first
+    # 2 s, in which the start-up guess of 80 ms is given up).
+    levels_dbov = [
+        20 * np.log10(np.sqrt(np.mean(frame.astype(np.float64) ** 2)) / 32768 + 1e-9)
+        for pull, frame in enumerate(result.frames)
+        if pull >= 200 and (result.removed[pull] or result.inserted[pull])
+    ]
+    assert len(levels_dbov) >= 8, levels_dbov
+    # The noise floor is at -61 dBov, the words at -15 to -30.
+    assert max(levels_dbov) < -45.0, levels_dbov
 
 
 @pytest.mark.parametrize("drift", [0.005, -0.005])
